@@ -1,0 +1,82 @@
+"""The `Detection` contract (key = asset id) and dead-letter messages.
+
+A detection's ``id`` is derived from (asset, seq) only, so a consumer can drop the duplicates an
+at-least-once redelivery produces.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from dataclasses import dataclass, field
+
+import orjson
+
+from edgewatch.errors import RecordError
+
+__all__ = ["Detection", "detection_id", "dlq_message"]
+
+_NAMESPACE = uuid.UUID("6f1c8f0e-3b7a-5d2e-9a41-0e5d6c7b8a90")
+
+
+def detection_id(asset: str, seq: int) -> str:
+    """Stable id of the detection for one record: UUIDv5 of ``asset`` and ``seq``."""
+    return str(uuid.uuid5(_NAMESPACE, f"{asset}\x1f{seq}"))
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    asset: str
+    ts: int
+    seq: int
+    score: float
+    threshold: float
+    decision: bool
+    model: str
+    model_version: str
+    prefilter_score: float | None = None
+    top_channels: list[str] = field(default_factory=list)
+    label: int | None = None
+    source: str = ""
+
+    @property
+    def id(self) -> str:
+        return detection_id(self.asset, self.seq)
+
+    def encode(self) -> bytes:
+        return orjson.dumps(
+            {
+                "v": 1,
+                "id": self.id,
+                "asset": self.asset,
+                "ts": self.ts,
+                "seq": self.seq,
+                "score": self.score,
+                "prefilter_score": self.prefilter_score,
+                "threshold": self.threshold,
+                "decision": self.decision,
+                "model": self.model,
+                "model_version": self.model_version,
+                "top_channels": self.top_channels,
+                "label": self.label,
+                "source": self.source,
+            }
+        )
+
+
+def dlq_message(
+    error: RecordError, value: bytes | None, topic: str, partition: int, offset: int
+) -> bytes:
+    """A dead-letter message: why, where from, and the original bytes (base64, lossless)."""
+    return orjson.dumps(
+        {
+            "v": 1,
+            "reason": error.reason,
+            "field": error.field,
+            "error": str(error),
+            "topic": topic,
+            "partition": partition,
+            "offset": offset,
+            "value_b64": base64.b64encode(value or b"").decode("ascii"),
+        }
+    )

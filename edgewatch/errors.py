@@ -1,0 +1,57 @@
+"""One exception tree for the whole project.
+
+Every error edgewatch raises on purpose is an `EdgewatchError`; third-party errors are translated
+at the boundary with ``raise ... from exc``. Messages name the field or parameter, the rule and the
+value received, and where possible say what to do.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "BrokerError",
+    "ConfigError",
+    "DependencyMissingError",
+    "EdgewatchError",
+    "RecordError",
+]
+
+
+class EdgewatchError(Exception):
+    """Base class of every error edgewatch raises on purpose."""
+
+
+class ConfigError(EdgewatchError, ValueError):
+    """A setting or parameter has a value that cannot work."""
+
+    @classmethod
+    def invalid(cls, name: str, rule: str, value: Any) -> ConfigError:
+        return cls(f"{name} {rule}; got {value!r}")
+
+
+class DependencyMissingError(EdgewatchError):
+    """A binary or package that this feature needs is not installed."""
+
+
+class BrokerError(EdgewatchError):
+    """The Kafka broker could not be started, reached or used."""
+
+
+class RecordError(EdgewatchError, ValueError):
+    """A message does not satisfy a wire contract.
+
+    ``field`` is the dotted path of the offending field (``"values.temp"``, or ``"<message>"`` for
+    the whole message), ``reason`` a short stable code (used as a bounded metric label and in the
+    dead-letter queue) and ``value`` the value received.
+    """
+
+    def __init__(self, field: str, reason: str, rule: str, value: Any) -> None:
+        self.field = field
+        self.reason = reason
+        self.rule = rule
+        self.value = value
+        shown = repr(value)
+        if len(shown) > 120:
+            shown = shown[:117] + "..."
+        super().__init__(f"field {field!r} {rule}; got {shown}")

@@ -1,0 +1,242 @@
+"""`edgewatch demo`: the whole path on one machine, with a live progress bar and a summary.
+
+simulated fleet -> replay (own process) -> Kafka -> consumer-group member -> detections topic,
+with /metrics served throughout. The embedded broker is started unless bootstrap servers are set.
+Each run uses its own topics and group (suffix ``demo-<id>``), so runs never see each other's data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import queue
+import signal
+import time
+import uuid
+from dataclasses import dataclass
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from edgewatch.errors import BrokerError
+from operators.evaluation import Confusion
+from pipeline.app import open_member
+from pipeline.broker import EmbeddedBroker
+from pipeline.kafka import KafkaSink, ensure_topics
+from pipeline.member import Member
+from pipeline.metrics import MetricsServer
+from pipeline.settings import Settings
+from producers.replay import ReplayStats, StopFlag, replay
+from producers.simulated import simulate_fleet
+
+__all__ = ["DemoResult", "run_demo", "summary_table"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class DemoResult:
+    expected: int
+    consumed: int
+    invalid: int
+    detections: int
+    confusion: Confusion
+    elapsed_s: float
+    throughput: float  # records/s through the member, first batch to last
+    replay_rate: float
+    p50_ms: float
+    p99_ms: float
+    assets: int
+    metrics_url: str
+
+    @property
+    def complete(self) -> bool:
+        return self.consumed >= self.expected
+
+
+def run_demo(
+    settings: Settings,
+    *,
+    records: int,
+    rate: float | None,
+    timeout_s: float,
+    console: Console,
+) -> DemoResult:
+    expected = min(records, len(simulate_fleet()))
+    run_id = uuid.uuid4().hex[:8]
+    k = settings.kafka
+    settings = settings.model_copy(
+        update={
+            "kafka": k.model_copy(
+                update={
+                    name: f"{getattr(k, name)}.demo-{run_id}"
+                    for name in ("input_topic", "detections_topic", "dlq_topic", "group_id")
+                }
+            )
+        }
+    )
+    with contextlib.ExitStack() as stack:
+        bootstrap = k.bootstrap_servers
+        if bootstrap is None:
+            with console.status("starting the embedded broker"):
+                bootstrap = stack.enter_context(EmbeddedBroker()).bootstrap_servers
+        topics = settings.kafka
+        ensure_topics(
+            bootstrap,
+            {topics.input_topic: topics.partitions, topics.detections_topic: topics.partitions}
+            | {topics.dlq_topic: 1},
+        )
+        member = stack.enter_context(open_member(settings, bootstrap))
+        server = stack.enter_context(
+            MetricsServer(member.metrics.registry, settings.metrics_host, settings.metrics_port)
+        )
+        console.print(f"broker {bootstrap}  metrics {server.url}")
+        _join(member, started=time.monotonic(), timeout_s=min(timeout_s, 60.0), console=console)
+        replayer = _Replay(bootstrap, topics.input_topic, expected, rate)
+        started = time.monotonic()
+        try:
+            _consume(member, expected, started + timeout_s, replayer, console, settings)
+        finally:
+            replay_stats = replayer.finish()
+        stats = member.metrics.end_to_end
+        busy_s = ((member.last_ms or 0) - (member.first_ms or 0)) / 1000
+        return DemoResult(
+            expected=expected,
+            consumed=member.consumed,
+            invalid=member.invalid,
+            detections=member.detections,
+            confusion=member.confusion,
+            elapsed_s=time.monotonic() - started,
+            throughput=member.consumed / busy_s if busy_s > 0 else 0.0,
+            replay_rate=replay_stats.rate,
+            p50_ms=stats.percentile(50) * 1000,
+            p99_ms=stats.percentile(99) * 1000,
+            assets=member.tracked_assets() if member.tracked_assets else 0,
+            metrics_url=server.url,
+        )
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _join(member: Member, started: float, timeout_s: float, console: Console) -> None:
+    """Poll until the group assigns partitions, so replayed records do not wait for the join."""
+    assigned = getattr(member.source, "assigned", None)
+    if assigned is None:
+        return
+    with console.status("joining the consumer group"):
+        while not assigned():
+            if time.monotonic() - started > timeout_s:
+                raise BrokerError(f"no partitions were assigned within {timeout_s:.0f} s")
+            member.step(timeout_ms=100)
+
+
+class _Replay:
+    """The replay in its own process, as in production: it must not share the member's GIL."""
+
+    def __init__(self, bootstrap: str, topic: str, limit: int, rate: float | None) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self._stop = ctx.Event()
+        self._results: multiprocessing.Queue[ReplayStats | str] = ctx.Queue()
+        self._process = ctx.Process(
+            target=_replay_main,
+            args=(bootstrap, topic, limit, rate, self._stop, self._results),
+            name="edgewatch-replay",
+            daemon=True,
+        )
+        self._process.start()
+
+    def failed(self) -> str | None:
+        """The replay's error message once it has failed, else None."""
+        if self._process.is_alive() or self._process.exitcode == 0:
+            return None
+        return f"the replay process exited with code {self._process.exitcode}"
+
+    def finish(self, timeout_s: float = 30.0) -> ReplayStats:
+        self._stop.set()
+        try:
+            result = self._results.get(timeout=timeout_s)
+        except queue.Empty:
+            result = self.failed() or "the replay process did not report"
+        self._process.join(timeout=5)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join()
+        if isinstance(result, str):
+            raise BrokerError(f"replay failed: {result}")
+        return result
+
+
+def _replay_main(
+    bootstrap: str,
+    topic: str,
+    limit: int,
+    rate: float | None,
+    stop: StopFlag,
+    results: multiprocessing.Queue[ReplayStats | str],
+) -> None:  # pragma: no cover - runs in the replay process
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    try:
+        sink = KafkaSink(bootstrap, client_id="edgewatch-replay")
+        try:
+            results.put(replay(simulate_fleet().records(limit), sink, topic, rate=rate, stop=stop))
+        finally:
+            sink.close()
+    except Exception as exc:
+        results.put(f"{type(exc).__name__}: {exc}")
+
+
+def _consume(
+    member: Member,
+    expected: int,
+    deadline: float,
+    replayer: _Replay,
+    console: Console,
+    settings: Settings,
+) -> None:
+    """Run the member until every expected record is consumed, the deadline, or a replay error."""
+    columns = (
+        TextColumn("[bold]consumed"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]:>7,.0f} rec/s  {task.fields[detections]:,} detections"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task("demo", total=expected, rate=0.0, detections=0)
+        window: list[tuple[float, int]] = []
+        while member.consumed < expected and time.monotonic() < deadline:
+            failure = replayer.failed()
+            if failure:
+                raise BrokerError(failure)
+            member.step(settings.kafka.poll_timeout_ms, settings.kafka.max_poll_records)
+            now = time.monotonic()
+            window = [*window[-20:], (now, member.consumed)]
+            span = window[-1][0] - window[0][0]
+            rate = (window[-1][1] - window[0][1]) / span if span > 0 else 0.0
+            progress.update(
+                task, completed=member.consumed, rate=rate, detections=member.detections
+            )
+
+
+def summary_table(result: DemoResult) -> Table:
+    c = result.confusion
+    table = Table(title="edgewatch demo", show_header=False, title_justify="left")
+    table.add_column("what", style="bold")
+    table.add_column("value", justify="right")
+    rows = [
+        ("records in", f"{result.consumed:,} of {result.expected:,}"),
+        ("invalid (DLQ)", f"{result.invalid:,}"),
+        ("assets", f"{result.assets:,}"),
+        ("detections", f"{result.detections:,}"),
+        ("precision / recall / F1", f"{c.precision:.3f} / {c.recall:.3f} / {c.f1:.3f}"),
+        ("labelled records", f"{c.labelled:,} (tp {c.tp:,}, fp {c.fp:,}, fn {c.fn:,})"),
+        ("throughput", f"{result.throughput:,.0f} records/s"),
+        ("replay rate", f"{result.replay_rate:,.0f} records/s"),
+        ("end-to-end latency p50 / p99", f"{result.p50_ms:,.1f} ms / {result.p99_ms:,.1f} ms"),
+        ("elapsed", f"{result.elapsed_s:,.1f} s"),
+        ("metrics", result.metrics_url),
+    ]
+    for what, value in rows:
+        table.add_row(what, value)
+    return table

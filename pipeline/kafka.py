@@ -1,0 +1,230 @@
+"""Kafka transport on kafka-python: `KafkaSource`, `KafkaSink` and topic administration.
+
+Works against Apache Kafka and the embedded broker alike; nothing here relies on broker-specific
+behaviour. kafka-python errors are translated into `BrokerError` at this boundary.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka.admin import NewTopic
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.structs import OffsetAndMetadata
+from kafka.structs import TopicPartition as KafkaTopicPartition
+
+from edgewatch.errors import BrokerError
+from edgewatch.transport import Message, Offsets
+
+__all__ = ["KafkaSink", "KafkaSource", "ensure_topics", "read_topic", "wait_ready"]
+
+log = logging.getLogger(__name__)
+
+
+def wait_ready(
+    bootstrap_servers: str, timeout_s: float, alive: Callable[[], bool] | None = None
+) -> None:
+    """Block until a broker answers a metadata request over the Kafka protocol."""
+    deadline = time.monotonic() + timeout_s
+    last: Exception | None = None
+    host, _, port = bootstrap_servers.split(",")[0].rpartition(":")
+    while time.monotonic() < deadline:
+        if alive is not None and not alive():
+            raise BrokerError(f"broker at {bootstrap_servers} exited during start-up")
+        try:  # a plain TCP probe first keeps the Kafka client from logging refused connections
+            socket.create_connection((host.strip("[]"), int(port)), timeout=1).close()
+        except OSError as exc:
+            last = exc
+            time.sleep(0.05)
+            continue
+        try:
+            admin = KafkaAdminClient(
+                bootstrap_servers=bootstrap_servers, request_timeout_ms=2_000, client_id="ready"
+            )
+        except (KafkaError, OSError) as exc:
+            last = exc
+            time.sleep(0.1)
+            continue
+        try:
+            admin.list_topics()
+            return
+        except (KafkaError, OSError) as exc:
+            last = exc
+        finally:
+            admin.close()
+    raise BrokerError(
+        f"no Kafka broker answered at {bootstrap_servers} within {timeout_s:.0f} s "
+        f"(last error: {last!r}); check --bootstrap-servers and that the broker is up"
+    )
+
+
+def ensure_topics(bootstrap_servers: str, partitions: Mapping[str, int]) -> None:
+    """Create each missing topic with its partition count; existing topics are left as they are."""
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="edgewatch-admin")
+    except (KafkaError, OSError) as exc:
+        raise BrokerError(f"cannot reach Kafka at {bootstrap_servers}: {exc!r}") from exc
+    try:
+        existing = set(admin.list_topics())
+        missing = [
+            NewTopic(name, count, 1) for name, count in partitions.items() if name not in existing
+        ]
+        if missing:
+            with contextlib.suppress(TopicAlreadyExistsError):  # another member was quicker
+                admin.create_topics(missing)
+            log.info("topics created names=%s", ",".join(t.name for t in missing))
+    except KafkaError as exc:
+        raise BrokerError(f"cannot create topics {sorted(partitions)}: {exc!r}") from exc
+    finally:
+        admin.close()
+
+
+class KafkaSink:
+    """A `MessageSink`: a KafkaProducer with acks=all and per-key order kept on retries."""
+
+    def __init__(self, bootstrap_servers: str, client_id: str = "edgewatch", **config: Any):
+        settings: dict[str, Any] = {
+            "acks": "all",
+            "linger_ms": 5,
+            "batch_size": 256 * 1024,
+            "retries": 5,
+            "max_in_flight_requests_per_connection": 1,
+        }
+        settings.update(config)
+        try:
+            self._producer = KafkaProducer(
+                bootstrap_servers=bootstrap_servers, client_id=client_id, **settings
+            )
+        except (KafkaError, OSError) as exc:
+            raise BrokerError(f"cannot reach Kafka at {bootstrap_servers}: {exc!r}") from exc
+        self._lock = threading.Lock()
+        self._error: BaseException | None = None
+        self._failures = 0
+
+    def _on_error(self, exc: BaseException) -> None:
+        with self._lock:
+            self._failures += 1
+            self._error = self._error or exc
+
+    def send(self, topic: str, key: bytes | None, value: bytes) -> None:
+        try:
+            future = self._producer.send(topic, key=key, value=value)
+        except KafkaError as exc:
+            raise BrokerError(f"send to {topic!r} failed: {exc!r}") from exc
+        future.add_errback(self._on_error)
+
+    def flush(self, timeout_s: float = 30.0) -> None:
+        try:
+            self._producer.flush(timeout=timeout_s)
+        except KafkaError as exc:
+            raise BrokerError(f"flush did not complete within {timeout_s} s: {exc!r}") from exc
+        with self._lock:
+            error, failures, self._error, self._failures = self._error, self._failures, None, 0
+        if error is not None:
+            raise BrokerError(f"{failures} message(s) were not acknowledged: {error!r}")
+
+    def close(self) -> None:
+        self._producer.close(timeout=10)
+
+
+class KafkaSource:
+    """A `MessageSource`: one consumer-group member; offsets are committed only by `commit`."""
+
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        topics: Sequence[str],
+        group_id: str,
+        client_id: str = "edgewatch",
+        **config: Any,
+    ) -> None:
+        settings: dict[str, Any] = {
+            "enable_auto_commit": False,
+            "auto_offset_reset": "earliest",
+            "max_poll_interval_ms": 10_000,
+            "session_timeout_ms": 10_000,
+            "heartbeat_interval_ms": 1_000,
+        }
+        settings.update(config)
+        try:
+            self._consumer = KafkaConsumer(
+                *topics,
+                bootstrap_servers=bootstrap_servers,
+                group_id=group_id,
+                client_id=client_id,
+                **settings,
+            )
+        except (KafkaError, OSError) as exc:
+            raise BrokerError(f"cannot reach Kafka at {bootstrap_servers}: {exc!r}") from exc
+
+    def poll(self, timeout_ms: int, max_records: int) -> list[Message]:
+        try:
+            batches = self._consumer.poll(timeout_ms=timeout_ms, max_records=max_records)
+        except KafkaError as exc:
+            raise BrokerError(f"poll failed: {exc!r}") from exc
+        out: list[Message] = []
+        for records in batches.values():
+            out.extend(records)
+        return out
+
+    def commit(self, offsets: Offsets) -> None:
+        if not offsets:
+            return
+        payload = {
+            KafkaTopicPartition(topic, partition): OffsetAndMetadata(offset, "", -1)
+            for (topic, partition), offset in offsets.items()
+        }
+        try:
+            self._consumer.commit(payload)
+        except KafkaError as exc:
+            raise BrokerError(f"offset commit failed: {exc!r}") from exc
+
+    def assigned(self) -> bool:
+        """True once the group has assigned this member at least one partition."""
+        return bool(self._consumer.assignment())
+
+    def lag(self) -> int | None:
+        """Messages behind the end of the assigned partitions (None before assignment)."""
+        assigned = self._consumer.assignment()
+        if not assigned:
+            return None
+        try:
+            ends = self._consumer.end_offsets(list(assigned))
+            return sum(max(0, int(ends[tp]) - int(self._consumer.position(tp))) for tp in assigned)
+        except KafkaError:
+            return None
+
+    def close(self) -> None:
+        self._consumer.close(autocommit=False)
+
+
+def read_topic(bootstrap_servers: str, topic: str, timeout_s: float = 30.0) -> list[Message]:
+    """Every message of ``topic`` up to its current end, without joining a group."""
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap_servers, enable_auto_commit=False, group_id=None
+    )
+    try:
+        partitions = consumer.partitions_for_topic(topic) or set()
+        assigned = [KafkaTopicPartition(topic, p) for p in sorted(partitions)]
+        consumer.assign(assigned)
+        consumer.seek_to_beginning(*assigned)
+        ends = consumer.end_offsets(assigned)
+        out: list[Message] = []
+        deadline = time.monotonic() + timeout_s
+        while any(consumer.position(tp) < ends[tp] for tp in assigned):
+            if time.monotonic() > deadline:
+                raise BrokerError(f"reading {topic!r} did not reach its end in {timeout_s} s")
+            for records in consumer.poll(timeout_ms=200).values():
+                out.extend(records)
+        return out
+    except KafkaError as exc:
+        raise BrokerError(f"cannot read {topic!r}: {exc!r}") from exc
+    finally:
+        consumer.close()

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import base64
+
+import orjson
+
+from edgewatch.detections import Detection, detection_id, dlq_message
+from edgewatch.errors import RecordError
+
+
+def test_id_depends_on_asset_and_seq_only() -> None:
+    a = Detection("pump", 1, 7, 0.9, 0.5, True, "m", "1")
+    b = Detection("pump", 99, 7, 0.1, 0.3, False, "other", "2")
+    assert a.id == b.id == detection_id("pump", 7)
+    assert detection_id("pump", 8) != a.id
+    assert detection_id("pum", 7) != a.id
+
+
+def test_encode_carries_the_contract_fields() -> None:
+    out = orjson.loads(Detection("pump", 1, 7, 0.9, 0.5, True, "m", "1", label=1).encode())
+    assert out["id"] == detection_id("pump", 7)
+    assert {
+        "asset",
+        "ts",
+        "seq",
+        "score",
+        "prefilter_score",
+        "threshold",
+        "decision",
+        "model",
+    } <= out.keys()
+    assert out["label"] == 1
+
+
+def test_dlq_message_keeps_original_bytes_and_reason() -> None:
+    error = RecordError("ts", "wrong_type", "must be an integer", "x")
+    out = orjson.loads(dlq_message(error, b"\x00raw", "in", 2, 40))
+    assert out["reason"] == "wrong_type"
+    assert out["field"] == "ts"
+    assert (out["topic"], out["partition"], out["offset"]) == ("in", 2, 40)
+    assert base64.b64decode(out["value_b64"]) == b"\x00raw"

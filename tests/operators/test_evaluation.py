@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+from edgewatch.records import SensorRecord
+from operators.base import Scored
+from operators.evaluation import Confusion
+
+
+@given(st.lists(st.tuples(st.sampled_from([None, 0, 1]), st.booleans()), max_size=80))
+def test_counts_match_numpy(pairs: list[tuple[int | None, bool]]) -> None:
+    batch = [
+        Scored(SensorRecord("a", i, i, {"v": 0.0}, "t", label), 0.0, decision)
+        for i, (label, decision) in enumerate(pairs)
+    ]
+    confusion = Confusion()
+    confusion.update(batch[: len(batch) // 2])
+    confusion.update(batch[len(batch) // 2 :])
+    labelled = [(y, d) for y, d in pairs if y is not None]
+    y = np.array([p[0] for p in labelled], dtype=bool)
+    d = np.array([p[1] for p in labelled], dtype=bool)
+    assert (confusion.tp, confusion.fp, confusion.tn, confusion.fn) == (
+        int((y & d).sum()),
+        int((~y & d).sum()),
+        int((~y & ~d).sum()),
+        int((y & ~d).sum()),
+    )
+    tp, fp, fn = confusion.tp, confusion.fp, confusion.fn
+    assert confusion.precision == (tp / (tp + fp) if tp + fp else 0.0)
+    assert confusion.recall == (tp / (tp + fn) if tp + fn else 0.0)
+    if tp:
+        assert np.isclose(confusion.f1, 2 * tp / (2 * tp + fp + fn))

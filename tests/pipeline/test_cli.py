@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from edgewatch.records import decode_record
+
+EDGEWATCH = str(Path(sys.executable).with_name("edgewatch"))
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([EDGEWATCH, *args], capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize("command", ["broker", "demo", "run", "replay"])
+def test_help(command: str) -> None:
+    result = _run(command, "--help")
+    assert result.returncode == 0
+    assert "Usage" in result.stdout
+
+
+def test_version() -> None:
+    assert _run("--version").stdout.startswith("edgewatch ")
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["run"], "--bootstrap-servers"),
+        (["replay", "nasa"], "DATASET must be one of: simulated; got 'nasa'"),
+        (["demo", "--rate", "-1"], "--rate"),
+        (["run", "-b", "x:1", "--emit", "some"], "emit"),
+    ],
+)
+def test_bad_input_is_one_clear_line_and_exit_2(args: list[str], needle: str) -> None:
+    result = _run(*args)
+    assert result.returncode == 2
+    assert needle in " ".join(result.stderr.split())
+    assert "Traceback" not in result.stderr
+
+
+def test_replay_dry_run_writes_valid_records() -> None:
+    result = _run("replay", "simulated", "--dry-run", "--limit", "7")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 7
+    assert [decode_record(line).asset for line in lines[:5]] == [f"sim-{i:03d}" for i in range(5)]

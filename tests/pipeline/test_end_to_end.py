@@ -1,0 +1,105 @@
+"""The whole path on the real embedded broker over TCP: replay -> Kafka -> member -> Kafka."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import orjson
+import pytest
+
+from pipeline.app import open_member
+from pipeline.broker import EmbeddedBroker
+from pipeline.kafka import KafkaSink, ensure_topics, read_topic
+from pipeline.settings import Settings
+from producers.replay import replay
+from producers.simulated import FleetSpec, simulate_fleet
+
+pytestmark = pytest.mark.integration
+
+
+def _settings(bootstrap: str) -> Settings:
+    run = uuid.uuid4().hex[:8]
+    kafka = {
+        "bootstrap_servers": bootstrap,
+        "input_topic": f"in-{run}",
+        "detections_topic": f"det-{run}",
+        "dlq_topic": f"dlq-{run}",
+        "group_id": f"g-{run}",
+        "partitions": 3,
+    }
+    return Settings.load(kafka=kafka, emit="all")
+
+
+def test_every_record_is_consumed_exactly_once(broker: EmbeddedBroker) -> None:
+    settings = _settings(broker.bootstrap_servers)
+    k = settings.kafka
+    ensure_topics(
+        broker.bootstrap_servers, {k.input_topic: 3, k.detections_topic: 3, k.dlq_topic: 1}
+    )
+    records = list(simulate_fleet(FleetSpec(assets=4, points=3_000)).records(limit=8_000))
+    sink = KafkaSink(broker.bootstrap_servers)
+    try:
+        assert replay(records, sink, k.input_topic).sent == len(records)
+    finally:
+        sink.close()
+
+    with open_member(settings, broker.bootstrap_servers) as member:
+        deadline = time.monotonic() + 60
+        while member.consumed < len(records) and time.monotonic() < deadline:
+            member.step(k.poll_timeout_ms, k.max_poll_records)
+        for _ in range(5):  # nothing more arrives: no record was delivered twice
+            assert member.step(100) == 0
+    assert member.consumed == len(records)
+    assert member.invalid == 0
+
+    out = [
+        orjson.loads(m.value or b"")
+        for m in read_topic(broker.bootstrap_servers, k.detections_topic)
+    ]
+    pairs = [(d["asset"], d["seq"]) for d in out]
+    assert len(pairs) == len(records)
+    assert set(pairs) == {(r.asset, r.seq) for r in records}
+    assert len({d["id"] for d in out}) == len(records)
+    assert read_topic(broker.bootstrap_servers, k.dlq_topic) == []
+
+
+def _tansu_pids() -> set[int]:
+    pids = set()
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if "tansu" in (proc / "cmdline").read_bytes().split(b"\0")[0].decode(
+                    errors="replace"
+                ):
+                    pids.add(int(proc.name))
+            except OSError:
+                continue
+    return pids
+
+
+def test_demo_command_end_to_end_leaves_nothing_behind() -> None:
+    before = _tansu_pids()
+    edgewatch = Path(sys.executable).with_name("edgewatch")
+    result = subprocess.run(
+        [str(edgewatch), "demo", "--records", "3000", "--rate", "0", "--timeout", "90"],
+        capture_output=True,
+        text=True,
+        timeout=150,
+        env={**os.environ, "COLUMNS": "120"},
+    )
+    assert result.returncode == 0, result.stderr
+    for line in (
+        "records in",
+        "3,000 of 3,000",
+        "precision / recall / F1",
+        "p50 / p99",
+        "throughput",
+    ):
+        assert line in result.stdout
+    time.sleep(0.5)
+    assert _tansu_pids() <= before, "the demo left a broker running"

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from edgewatch.errors import ConfigError
+from pipeline.settings import Settings
+
+
+def test_defaults() -> None:
+    s = Settings.load()
+    assert s.kafka.bootstrap_servers is None
+    assert s.kafka.max_poll_interval_ms <= 10_000
+    assert s.emit == "anomalies"
+
+
+def test_precedence_flags_over_env_over_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "edgewatch.yaml"
+    config.write_text(
+        "kafka:\n  group_id: from-file\n  input_topic: file-topic\ndetector:\n  threshold: 4.0\n"
+    )
+    monkeypatch.setenv("EDGEWATCH_KAFKA__GROUP_ID", "from-env")
+    monkeypatch.setenv("EDGEWATCH_DETECTOR__WARMUP", "33")
+    s = Settings.load(config, kafka={"bootstrap_servers": "k:9092", "input_topic": None})
+    assert s.kafka.bootstrap_servers == "k:9092"  # flag
+    assert s.kafka.group_id == "from-env"  # env beats file
+    assert s.kafka.input_topic == "file-topic"  # file beats default; a None flag is "not given"
+    assert s.detector.threshold == 4.0
+    assert s.detector.warmup == 33
+
+
+def test_frozen() -> None:
+    s = Settings.load()
+    with pytest.raises(Exception, match="frozen"):
+        s.emit = "all"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "needle"),
+    [
+        ({"kafka": {"partitions": 0}}, "kafka.partitions"),
+        ({"emit": "some"}, "emit"),
+        ({"detector": {"fading_factor": 2}}, "detector.fading_factor"),
+        ({"metrics_port": 70000}, "metrics_port"),
+    ],
+)
+def test_errors_name_the_field_and_value(overrides: dict[str, object], needle: str) -> None:
+    with pytest.raises(ConfigError, match=needle) as info:
+        Settings.load(**overrides)
+    assert "got" in str(info.value)
+
+
+def test_missing_or_unknown_config_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="--config"):
+        Settings.load(tmp_path / "absent.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("kafka:\n  grup_id: typo\n")
+    with pytest.raises(ConfigError, match="grup_id"):
+        Settings.load(bad)
