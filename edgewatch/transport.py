@@ -48,6 +48,14 @@ class Message(Protocol):
 class MessageSource(Protocol):
     def poll(self, timeout_ms: int, max_records: int) -> Sequence[Message]: ...
     def commit(self, offsets: Offsets) -> None: ...
+    def assigned(self) -> bool:
+        """True once this member owns at least one partition."""
+        ...
+
+    def lag(self) -> int | None:
+        """Messages between this member's positions and the partition ends (None: unknown)."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -146,6 +154,17 @@ class MemorySource:
     def commit(self, offsets: Offsets) -> None:
         for tp, offset in offsets.items():
             self.broker.committed[(self.group, tp)] = offset
+
+    def assigned(self) -> bool:
+        return True
+
+    def lag(self) -> int | None:
+        committed = self.broker.committed
+        return sum(
+            len(log) - self.position.get((topic, p), committed.get((self.group, (topic, p)), 0))
+            for topic in self.topics
+            for p, log in enumerate(self.broker.topics.get(topic, []))
+        )
 
     def close(self) -> None:
         self.position.clear()

@@ -30,6 +30,7 @@ def open_member(settings: Settings, bootstrap_servers: str) -> Iterator[Member]:
         k.group_id,
         client_id="edgewatch-member",
         max_poll_records=k.max_poll_records,
+        fetch_max_wait_ms=k.fetch_max_wait_ms,
         max_poll_interval_ms=k.max_poll_interval_ms,
         session_timeout_ms=k.session_timeout_ms,
     )

@@ -110,6 +110,8 @@ def demo(
         settings, records=records, rate=rate or None, timeout_s=timeout, console=console
     )
     Console().print(summary_table(result))
+    if result.interrupted:
+        raise typer.Exit(130)
     if not result.complete:
         raise EdgewatchError(
             f"only {result.consumed:,} of {result.expected:,} records were consumed within "

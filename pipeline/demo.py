@@ -8,7 +8,6 @@ Each run uses its own topics and group (suffix ``demo-<id>``), so runs never see
 from __future__ import annotations
 
 import contextlib
-import logging
 import multiprocessing
 import queue
 import signal
@@ -29,11 +28,9 @@ from pipeline.member import Member
 from pipeline.metrics import MetricsServer
 from pipeline.settings import Settings
 from producers.replay import ReplayStats, StopFlag, replay
-from producers.simulated import simulate_fleet
+from producers.simulated import FleetSpec, simulate_fleet
 
 __all__ = ["DemoResult", "run_demo", "summary_table"]
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +47,7 @@ class DemoResult:
     p99_ms: float
     assets: int
     metrics_url: str
+    interrupted: bool = False  # Ctrl-C ended the run early
 
     @property
     def complete(self) -> bool:
@@ -64,7 +62,8 @@ def run_demo(
     timeout_s: float,
     console: Console,
 ) -> DemoResult:
-    expected = min(records, len(simulate_fleet()))
+    fleet = FleetSpec()
+    expected = min(records, fleet.assets * fleet.points)
     run_id = uuid.uuid4().hex[:8]
     k = settings.kafka
     settings = settings.model_copy(
@@ -97,7 +96,9 @@ def run_demo(
         replayer = _Replay(bootstrap, topics.input_topic, expected, rate)
         started = time.monotonic()
         try:
-            _consume(member, expected, started + timeout_s, replayer, console, settings)
+            interrupted = _consume(
+                member, expected, started + timeout_s, replayer, console, settings
+            )
         finally:
             replay_stats = replayer.finish()
         stats = member.metrics.end_to_end
@@ -115,17 +116,14 @@ def run_demo(
             p99_ms=stats.percentile(99) * 1000,
             assets=member.tracked_assets() if member.tracked_assets else 0,
             metrics_url=server.url,
+            interrupted=interrupted,
         )
-    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _join(member: Member, started: float, timeout_s: float, console: Console) -> None:
     """Poll until the group assigns partitions, so replayed records do not wait for the join."""
-    assigned = getattr(member.source, "assigned", None)
-    if assigned is None:
-        return
     with console.status("joining the consumer group"):
-        while not assigned():
+        while not member.source.assigned():
             if time.monotonic() - started > timeout_s:
                 raise BrokerError(f"no partitions were assigned within {timeout_s:.0f} s")
             member.step(timeout_ms=100)
@@ -193,8 +191,8 @@ def _consume(
     replayer: _Replay,
     console: Console,
     settings: Settings,
-) -> None:
-    """Run the member until every expected record is consumed, the deadline, or a replay error."""
+) -> bool:
+    """Run the member until every record is consumed or the deadline; True if Ctrl-C stopped it."""
     columns = (
         TextColumn("[bold]consumed"),
         BarColumn(),
@@ -205,18 +203,22 @@ def _consume(
     with Progress(*columns, console=console, transient=False) as progress:
         task = progress.add_task("demo", total=expected, rate=0.0, detections=0)
         window: list[tuple[float, int]] = []
-        while member.consumed < expected and time.monotonic() < deadline:
-            failure = replayer.failed()
-            if failure:
-                raise BrokerError(failure)
-            member.step(settings.kafka.poll_timeout_ms, settings.kafka.max_poll_records)
-            now = time.monotonic()
-            window = [*window[-20:], (now, member.consumed)]
-            span = window[-1][0] - window[0][0]
-            rate = (window[-1][1] - window[0][1]) / span if span > 0 else 0.0
-            progress.update(
-                task, completed=member.consumed, rate=rate, detections=member.detections
-            )
+        try:
+            while member.consumed < expected and time.monotonic() < deadline:
+                failure = replayer.failed()
+                if failure:
+                    raise BrokerError(failure)
+                member.step(settings.kafka.poll_timeout_ms, settings.kafka.max_poll_records)
+                now = time.monotonic()
+                window = [*window[-20:], (now, member.consumed)]
+                span = window[-1][0] - window[0][0]
+                rate = (window[-1][1] - window[0][1]) / span if span > 0 else 0.0
+                progress.update(
+                    task, completed=member.consumed, rate=rate, detections=member.detections
+                )
+        except KeyboardInterrupt:  # the batch in hand was finished or never started
+            return True
+    return False
 
 
 def summary_table(result: DemoResult) -> Table:

@@ -15,26 +15,20 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from time import perf_counter
-from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 from edgewatch.detections import Detection, dlq_message
 from edgewatch.errors import RecordError
 from edgewatch.records import REASONS, SensorRecord, decode_record
-from edgewatch.transport import MessageSink, MessageSource, TopicPartition
+from edgewatch.transport import Message, MessageSink, MessageSource, TopicPartition
 from operators import Confusion, Operator, Scored
-from pipeline.metrics import PipelineMetrics
+from pipeline.metrics import STAGES, PipelineMetrics
 
 __all__ = ["DLQ_REASONS", "Member", "Topics"]
 
 log = logging.getLogger(__name__)
 DLQ_REASONS = (*REASONS, "bad_key")
-
-
-@runtime_checkable
-class SupportsLag(Protocol):
-    def lag(self) -> int | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +98,7 @@ class Member:
                 if m.key != record.asset.encode():
                     raise RecordError("<key>", "bad_key", "must equal the record's asset", m.key)
             except RecordError as exc:
-                self._dead_letter(exc, m.key, m.value, m.topic, m.partition, m.offset)
+                self._dead_letter(exc, m)
                 continue
             records.append(record)
             stamps.append(m.timestamp)
@@ -118,26 +112,19 @@ class Member:
         self.source.commit(offsets)
         t4 = perf_counter()
         self._account(len(messages), scored, np.asarray(stamps, dtype=np.int64), done_ms)
-        stage = self.metrics.stages
-        for name, seconds in (("decode", t1 - t0), ("detect", t2 - t1), ("produce", t3 - t2)):
-            stage[name].observe_many(np.array([seconds]))
-        stage["commit"].observe_many(np.array([t4 - t3]))
+        for name, seconds in zip(STAGES, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
+            self.metrics.stages[name].observe_many(np.array([seconds]))
         return len(messages)
 
-    def _dead_letter(
-        self,
-        exc: RecordError,
-        key: bytes | None,
-        value: bytes | None,
-        topic: str,
-        partition: int,
-        offset: int,
-    ) -> None:
-        self.sink.send(self.topics.dlq, key, dlq_message(exc, value, topic, partition, offset))
+    def _dead_letter(self, exc: RecordError, m: Message) -> None:
+        value = dlq_message(exc, m.value, m.topic, m.partition, m.offset)
+        self.sink.send(self.topics.dlq, m.key, value)
         self.metrics.dlq.labels(exc.reason).inc()
         self.metrics.records.labels("invalid").inc()
         self.invalid += 1
-        log.debug("dlq reason=%s partition=%s offset=%s: %s", exc.reason, partition, offset, exc)
+        log.debug(
+            "dlq reason=%s partition=%s offset=%s: %s", exc.reason, m.partition, m.offset, exc
+        )
 
     def _emit(self, scored: list[Scored]) -> None:
         topic, send, emit_all = self.topics.detections, self.sink.send, self.emit_all
@@ -180,7 +167,7 @@ class Member:
         next_lag = 0.0
         while not stop.is_set():
             self.step(poll_timeout_ms, max_records)
-            if isinstance(self.source, SupportsLag) and time.monotonic() >= next_lag:
+            if time.monotonic() >= next_lag:
                 lag = self.source.lag()
                 if lag is not None:
                     self.metrics.lag.set(lag)

@@ -38,6 +38,9 @@ class KafkaSettings(BaseModel):
     partitions: int = Field(6, ge=1, le=1024, description="partitions of topics we create")
     max_poll_records: int = Field(2_000, ge=1, le=100_000)
     poll_timeout_ms: int = Field(200, ge=1, le=60_000)
+    # Upper bound on a fetch's long poll: caps the wait for fresh data on brokers that do not
+    # answer a waiting fetch as soon as data arrives. Costs only idle round trips.
+    fetch_max_wait_ms: int = Field(100, ge=0, le=60_000)
     # Kept short: a member that stops polling this long is replaced. Batches take milliseconds.
     max_poll_interval_ms: int = Field(10_000, ge=1_000)
     session_timeout_ms: int = Field(10_000, ge=1_000)

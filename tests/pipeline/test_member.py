@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import orjson
 import pytest
 
@@ -83,3 +86,21 @@ def test_no_commit_when_outputs_are_not_acknowledged() -> None:
     with pytest.raises(BrokerError):
         member.step(max_records=100)
     assert ("g", ("in", 0)) not in broker.committed
+
+
+def test_run_processes_until_stopped_and_reports_lag() -> None:
+    broker = MemoryBroker()
+    _feed(broker, 500)
+    member = _member(broker)
+    stop = threading.Event()
+    worker = threading.Thread(target=member.run, args=(stop, 10, 64))
+    worker.start()
+    deadline = time.monotonic() + 10
+    while member.consumed < 500 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    stop.set()
+    worker.join(timeout=5)
+    assert not worker.is_alive()
+    assert member.consumed == 500
+    assert broker.committed[("g", ("in", 0))] == 500
+    assert member.source.lag() == 0
