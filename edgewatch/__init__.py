@@ -7,6 +7,7 @@ This small core package holds what every other package shares: the exception tre
 from edgewatch.errors import (
     BrokerError,
     ConfigError,
+    DataError,
     DependencyMissingError,
     EdgewatchError,
     RecordError,
@@ -18,6 +19,7 @@ __version__ = "0.1.0"
 __all__ = [
     "BrokerError",
     "ConfigError",
+    "DataError",
     "DependencyMissingError",
     "EdgewatchError",
     "RecordError",

@@ -12,6 +12,7 @@ from typing import Any
 __all__ = [
     "BrokerError",
     "ConfigError",
+    "DataError",
     "DependencyMissingError",
     "EdgewatchError",
     "RecordError",
@@ -28,6 +29,21 @@ class ConfigError(EdgewatchError, ValueError):
     @classmethod
     def invalid(cls, name: str, rule: str, value: Any) -> ConfigError:
         return cls(f"{name} {rule}; got {value!r}")
+
+
+class DataError(EdgewatchError, ValueError):
+    """An input data file is missing or malformed; the message names the file, line and column."""
+
+    @classmethod
+    def at(
+        cls, path: object, problem: str, line: int | None = None, column: str | None = None
+    ) -> DataError:
+        where = str(path)
+        if line is not None:
+            where += f", line {line}"
+        if column is not None:
+            where += f", column {column!r}"
+        return cls(f"{where}: {problem}")
 
 
 class DependencyMissingError(EdgewatchError):

@@ -1,22 +1,25 @@
-"""The `edgewatch` command line: broker, demo, run, replay."""
+"""The `edgewatch` command line: broker, demo, run, replay, datasets."""
 
 from __future__ import annotations
 
-import logging
-import signal
 import sys
-import threading
-from pathlib import Path
-from types import FrameType
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
 from edgewatch import __version__
 from edgewatch.errors import ConfigError, EdgewatchError
-from edgewatch.records import encode_record
-from pipeline.settings import Settings
+from pipeline.cli_common import (
+    BootstrapOpt,
+    ConfigOpt,
+    LogOpt,
+    MetricsPortOpt,
+    console,
+    load_settings,
+    stop_on_signals,
+)
+from pipeline.cli_data import datasets_app, replay
 
 __all__ = ["app", "main"]
 
@@ -26,46 +29,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-console = Console(stderr=True)
-log = logging.getLogger("edgewatch")
-
-ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", help="YAML settings file (flags and env win).")
-]
-BootstrapOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--bootstrap-servers", "-b", help="Kafka host:port[,...]; unset = embedded broker."
-    ),
-]
-MetricsPortOpt = Annotated[
-    int | None, typer.Option("--metrics-port", help="Port for /metrics on 127.0.0.1 (0 = free).")
-]
-LogOpt = Annotated[str | None, typer.Option("--log-level", help="DEBUG, INFO, WARNING or ERROR.")]
-
-
-def _settings(config: Path | None, bootstrap: str | None, **overrides: Any) -> Settings:
-    kafka = {"bootstrap_servers": bootstrap, **overrides.pop("kafka", {})}
-    settings = Settings.load(config, kafka=kafka, **overrides)
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
-    return settings
-
-
-def _stop_on_signals() -> threading.Event:
-    """An event set by SIGTERM or SIGINT: the loop finishes its batch, commits and exits."""
-    stop = threading.Event()
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        log.warning("signal=%s stopping after the current batch", signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGINT, handler)
-    return stop
+app.command()(replay)
+app.add_typer(datasets_app, name="datasets")
 
 
 @app.command()
@@ -75,7 +40,7 @@ def broker(
     """Run the embedded Kafka-API broker (tansu, in memory) until Ctrl-C."""
     from pipeline.broker import EmbeddedBroker
 
-    stop = _stop_on_signals()
+    stop = stop_on_signals()
     with EmbeddedBroker(port=port) as embedded:
         typer.echo(f"bootstrap servers: {embedded.bootstrap_servers}")
         console.print("in memory: topics vanish when it stops. Ctrl-C to stop.")
@@ -105,7 +70,9 @@ def demo(
 
     if rate < 0:
         raise ConfigError.invalid("--rate", "must be >= 0 (0 = as fast as possible)", rate)
-    settings = _settings(config, bootstrap_servers, metrics_port=metrics_port, log_level=log_level)
+    settings = load_settings(
+        config, bootstrap_servers, metrics_port=metrics_port, log_level=log_level
+    )
     result = run_demo(
         settings, records=records, rate=rate or None, timeout_s=timeout, console=console
     )
@@ -142,7 +109,7 @@ def run(
         "dlq_topic": dlq_topic,
         "group_id": group_id,
     }
-    settings = _settings(
+    settings = load_settings(
         config,
         bootstrap_servers,
         kafka=kafka,
@@ -156,7 +123,7 @@ def run(
             "run needs a broker: pass --bootstrap-servers HOST:PORT (or set "
             "EDGEWATCH_KAFKA__BOOTSTRAP_SERVERS); `edgewatch broker` starts a local one"
         )
-    stop = _stop_on_signals()
+    stop = stop_on_signals()
     ensure_topics(
         k.bootstrap_servers,
         {k.input_topic: k.partitions, k.detections_topic: k.partitions, k.dlq_topic: 1},
@@ -168,47 +135,6 @@ def run(
         console.print(f"member of group {k.group_id!r} on {k.input_topic!r}; metrics: {srv.url}")
         member.run(stop, k.poll_timeout_ms, k.max_poll_records)
     console.print(f"stopped: {member.consumed:,} records, {member.detections:,} detections")
-
-
-@app.command()
-def replay(
-    dataset: Annotated[str, typer.Argument(help="Data set to replay: simulated.")],
-    bootstrap_servers: BootstrapOpt = None,
-    topic: Annotated[str | None, typer.Option(help="Target topic.")] = None,
-    rate: Annotated[
-        float | None, typer.Option(help="Records/s; unset = as fast as possible.")
-    ] = None,
-    limit: Annotated[int | None, typer.Option(min=1, help="Stop after this many records.")] = None,
-    dry_run: Annotated[bool, typer.Option(help="Write JSON lines to stdout; no broker.")] = False,
-    config: ConfigOpt = None,
-    log_level: LogOpt = None,
-) -> None:
-    """Replay a data set into Kafka, keyed by asset."""
-    from pipeline.kafka import KafkaSink, ensure_topics
-    from producers.replay import replay as replay_records
-    from producers.simulated import simulate_fleet
-
-    if dataset != "simulated":
-        raise ConfigError.invalid("DATASET", "must be one of: simulated", dataset)
-    settings = _settings(
-        config, bootstrap_servers, kafka={"input_topic": topic}, log_level=log_level
-    )
-    records = simulate_fleet().records(limit)
-    if dry_run:
-        out = sys.stdout.buffer
-        for record in records:
-            out.write(encode_record(record) + b"\n")
-        return
-    k = settings.kafka
-    if k.bootstrap_servers is None:
-        raise ConfigError("replay needs --bootstrap-servers HOST:PORT (or --dry-run)")
-    ensure_topics(k.bootstrap_servers, {k.input_topic: k.partitions})
-    sink = KafkaSink(k.bootstrap_servers, client_id="edgewatch-replay")
-    try:
-        stats = replay_records(records, sink, k.input_topic, rate=rate, stop=_stop_on_signals())
-    finally:
-        sink.close()
-    console.print(f"sent {stats.sent:,} records to {k.input_topic!r} at {stats.rate:,.0f}/s")
 
 
 @app.callback(invoke_without_command=True)
@@ -225,8 +151,8 @@ def main() -> None:
     try:
         app()
     except ConfigError as exc:
-        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except EdgewatchError as exc:
-        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         sys.exit(1)

@@ -90,10 +90,12 @@ class KafkaSink:
     """A `MessageSink`: a KafkaProducer with acks=all and per-key order kept on retries."""
 
     def __init__(self, bootstrap_servers: str, client_id: str = "edgewatch", **config: Any):
+        # batch_size stays at Kafka's default (16 KiB). With 256 KiB batches the embedded broker
+        # (tansu 0.6.0, memory engine) acknowledged the last large batch of a partition yet never
+        # served it, most runs; at 16 KiB, 20 of 20 runs were whole. Throughput cost: ~7%.
         settings: dict[str, Any] = {
             "acks": "all",
             "linger_ms": 5,
-            "batch_size": 256 * 1024,
             "retries": 5,
             "max_in_flight_requests_per_connection": 1,
         }
@@ -213,16 +215,24 @@ def read_topic(bootstrap_servers: str, topic: str, timeout_s: float = 30.0) -> l
     try:
         partitions = consumer.partitions_for_topic(topic) or set()
         assigned = [KafkaTopicPartition(topic, p) for p in sorted(partitions)]
+        if not assigned:
+            return []  # the topic does not exist (yet)
         consumer.assign(assigned)
         consumer.seek_to_beginning(*assigned)
         ends = consumer.end_offsets(assigned)
+        # Track what poll() returned: position() runs ahead while fetched records are buffered.
+        pending = {tp.partition: int(ends[tp]) for tp in assigned}
+        pending = {p: end for p, end in pending.items() if end > 0}
         out: list[Message] = []
         deadline = time.monotonic() + timeout_s
-        while any(consumer.position(tp) < ends[tp] for tp in assigned):
+        while pending:
             if time.monotonic() > deadline:
                 raise BrokerError(f"reading {topic!r} did not reach its end in {timeout_s} s")
             for records in consumer.poll(timeout_ms=200).values():
                 out.extend(records)
+                last = records[-1]
+                if last.offset + 1 >= pending.get(last.partition, 0):
+                    pending.pop(last.partition, None)
         return out
     except KafkaError as exc:
         raise BrokerError(f"cannot read {topic!r}: {exc!r}") from exc

@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     emit: Literal["anomalies", "all"] = Field(
         "anomalies", description="write a detection for anomalous records only, or for all"
     )
+    data_dir: Path | None = Field(
+        None, description="where data sets live (EDGEWATCH_DATA_DIR); unset = the user data dir"
+    )
     metrics_host: str = "127.0.0.1"
     metrics_port: int = Field(9108, ge=0, le=65535, description="0 = any free port")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"

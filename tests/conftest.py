@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -14,3 +15,14 @@ def broker() -> Iterator[EmbeddedBroker]:
     """One embedded Kafka-API broker for the session; tests use their own topics and groups."""
     with EmbeddedBroker() as embedded:
         yield embedded
+
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The public data sets beside the checkout (../shared/data); skip when absent."""
+    if not (SHARED_DATA / "cmapss" / "train_FD001.txt").is_file():
+        pytest.skip(f"public data sets not found at {SHARED_DATA} (a fresh clone has none)")
+    return SHARED_DATA

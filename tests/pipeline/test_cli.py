@@ -30,7 +30,9 @@ def test_version() -> None:
     ("args", "needle"),
     [
         (["run"], "--bootstrap-servers"),
-        (["replay", "nasa"], "DATASET must be one of: simulated; got 'nasa'"),
+        (["replay", "nasa"], "DATASET must be one of: simulated, fd001, metropt, csv; got 'nasa'"),
+        (["replay", "simulated", "--rate", "5", "--speedup", "2", "--dry-run"], "choose one pacing"),
+        (["replay", "csv", "--dry-run"], "--path"),
         (["demo", "--rate", "-1"], "--rate"),
         (["run", "-b", "x:1", "--emit", "some"], "emit"),
     ],

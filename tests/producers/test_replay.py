@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 import threading
 
 import pytest
@@ -7,7 +8,7 @@ import pytest
 from edgewatch.errors import ConfigError
 from edgewatch.records import SensorRecord, decode_record
 from edgewatch.transport import MemoryBroker
-from producers.replay import replay
+from producers.replay import loop, replay, select
 
 
 def _records(n: int) -> list[SensorRecord]:
@@ -69,3 +70,65 @@ def test_stop_flushes_what_was_sent() -> None:
 def test_rejects_non_positive_rate() -> None:
     with pytest.raises(ConfigError, match="rate"):
         replay([], MemoryBroker().sink(), "in", rate=0)
+
+
+def test_speedup_paces_by_event_time() -> None:
+    clock = FakeClock()
+    records = [SensorRecord("a", 1_000 * i, i, {"v": 1.0}, "t") for i in (0, 10, 30)]
+    stamps: list[float] = []
+
+    class Sink:
+        def send(self, topic: str, key: bytes | None, value: bytes) -> None:
+            stamps.append(clock.t)
+
+        def flush(self, timeout_s: float = 30.0) -> None: ...
+        def close(self) -> None: ...
+
+    replay(records, Sink(), "in", speedup=10.0, now=clock.now, sleep=clock.sleep)
+    assert stamps == pytest.approx([0.0, 1.0, 3.0])  # 10 s of event time per second
+
+
+def test_a_long_pacing_gap_still_notices_stop() -> None:
+    clock = FakeClock()
+    stop = threading.Event()
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        clock.sleep(seconds)
+        if clock.t > 1.0:
+            stop.set()
+
+    records = [SensorRecord("a", t, i, {"v": 1.0}, "t") for i, t in enumerate((0, 3_600_000))]
+    stats = replay(
+        records, MemoryBroker().sink(), "in", speedup=1.0, stop=stop, now=clock.now, sleep=sleep
+    )
+    assert stats.sent == 1
+    assert stats.stopped
+    assert max(sleeps) <= 0.25
+
+
+def test_rate_and_speedup_are_exclusive() -> None:
+    with pytest.raises(ConfigError, match="choose one pacing"):
+        replay([], MemoryBroker().sink(), "in", rate=10, speedup=2)
+
+
+def test_select_filters_assets_by_glob_and_limits() -> None:
+    picked = list(select(_records(30), assets=["a1", "a2*"], limit=7))
+    assert len(picked) == 7
+    assert {r.asset for r in picked} == {"a1", "a2"}
+    assert list(select(_records(5), limit=None)) == _records(5)
+
+
+def test_loop_continues_time_and_seq() -> None:
+    base = [
+        SensorRecord(f"a{i % 2}", 100 + 10 * (i // 2), i // 2, {"v": 1.0}, "t") for i in range(6)
+    ]
+    laps = list(loop(lambda: base, times=3, gap_ms=5))
+    assert len(laps) == 18
+    for asset in ("a0", "a1"):
+        mine = [r for r in laps if r.asset == asset]
+        assert [r.seq for r in mine] == list(range(9))
+        assert all(b.ts > a.ts for a, b in itertools.pairwise(mine))
+    assert laps[6].ts == 100 + 20 + 5  # the second lap starts gap_ms after the first ended
+    assert list(loop(list, times=None)) == []  # an empty data set does not spin forever

@@ -1,0 +1,193 @@
+"""`edgewatch replay` and `edgewatch datasets`: data sets into Kafka, and onto disk."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import IO, Annotated, Literal
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from edgewatch.errors import ConfigError
+from edgewatch.records import SensorRecord
+from edgewatch.transport import MessageSink
+from pipeline.cli_common import (
+    BootstrapOpt,
+    ConfigOpt,
+    LogOpt,
+    console,
+    load_settings,
+    stop_on_signals,
+)
+from pipeline.settings import Settings
+from producers.datasets import DATASETS, default_data_dir, open_dataset
+from producers.replay import ReplayStats, StopFlag, loop, select
+from producers.replay import replay as replay_records
+
+__all__ = ["datasets_app", "replay"]
+
+datasets_app = typer.Typer(help="Download or import the public data sets.", no_args_is_help=True)
+Opt = typer.Option
+
+
+class JsonLinesSink:
+    """A `MessageSink` that writes each message's value as one line (for --dry-run)."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.stream = stream
+
+    def send(self, topic: str, key: bytes | None, value: bytes) -> None:
+        self.stream.write(value + b"\n")
+
+    def flush(self, timeout_s: float = 30.0) -> None:
+        self.stream.flush()
+
+    def close(self) -> None:
+        self.stream.flush()
+
+
+def _data_dir(settings: Settings) -> Path:
+    return settings.data_dir or default_data_dir()
+
+
+def replay(
+    dataset: Annotated[str, typer.Argument(help=f"One of: {', '.join(DATASETS)}.")],
+    path: Annotated[Path | None, Opt(help="File or folder of the data set.")] = None,
+    bootstrap_servers: BootstrapOpt = None,
+    topic: Annotated[str | None, Opt(help="Target topic (created when missing).")] = None,
+    partitions: Annotated[int | None, Opt(help="Partitions of a topic created here.")] = None,
+    rate: Annotated[float | None, Opt(help="Pace at this many records/s.")] = None,
+    speedup: Annotated[
+        float | None, Opt(help="Pace by event time, this many times faster.")
+    ] = None,
+    limit: Annotated[int | None, Opt(min=1, help="Stop after this many records.")] = None,
+    assets: Annotated[str | None, Opt(help="Only these assets: comma-separated globs.")] = None,
+    loop_forever: Annotated[bool, Opt("--loop", help="Repeat until stopped.")] = False,
+    dry_run: Annotated[bool, Opt(help="JSON lines to stdout; no broker.")] = False,
+    split: Annotated[Literal["train", "test"], Opt(help="fd001: which split.")] = "train",
+    cycle_ms: Annotated[int, Opt(min=1, help="fd001: event time per cycle (ms).")] = 1_000,
+    windows: Annotated[Path | None, Opt(help="metropt/csv: [start, end] label windows.")] = None,
+    timestamp_column: Annotated[str | None, Opt(help="csv: timestamp column.")] = None,
+    timestamp_unit: Annotated[
+        Literal["iso", "s", "ms"] | None, Opt(help="csv: iso, s or ms (default: detect).")
+    ] = None,
+    columns: Annotated[str | None, Opt(help="csv: value columns, comma-separated.")] = None,
+    asset_column: Annotated[str | None, Opt(help="csv: column naming the asset.")] = None,
+    asset: Annotated[str | None, Opt(help="csv: one asset id for every row.")] = None,
+    label_column: Annotated[str | None, Opt(help="csv: 0/1 label column.")] = None,
+    delimiter: Annotated[str | None, Opt(help="csv: delimiter (default: detect).")] = None,
+    config: ConfigOpt = None,
+    log_level: LogOpt = None,
+) -> None:
+    """Replay a data set into Kafka, keyed by asset, in event-time order."""
+    kafka = {"input_topic": topic, "partitions": partitions}
+    settings = load_settings(config, bootstrap_servers, kafka=kafka, log_level=log_level)
+    if dataset not in DATASETS:
+        raise ConfigError.invalid("DATASET", f"must be one of: {', '.join(DATASETS)}", dataset)
+    options: dict[str, object] = {}
+    if dataset == "fd001":
+        options = {"split": split, "cycle_ms": cycle_ms}
+    elif dataset == "metropt":
+        options = {"windows": windows}
+    elif dataset == "csv":
+        options = {
+            "timestamp_column": timestamp_column,
+            "timestamp_unit": timestamp_unit,
+            "columns": tuple(c.strip() for c in columns.split(",")) if columns else None,
+            "asset_column": asset_column,
+            "asset": asset,
+            "label_column": label_column,
+            "windows": windows,
+            "delimiter": delimiter,
+        }
+    source = open_dataset(dataset, path, _data_dir(settings), **options)
+    patterns = [p.strip() for p in assets.split(",")] if assets else []
+    records = select(loop(source.records) if loop_forever else source.records(), patterns, limit)
+    stop = stop_on_signals()
+    total = None if loop_forever or patterns else source.total()
+    if total is not None and limit is not None:
+        total = min(total, limit)
+    k = settings.kafka
+    if dry_run:
+        sink: MessageSink = JsonLinesSink(sys.stdout.buffer)
+        target = "stdout"
+    else:
+        from pipeline.kafka import KafkaSink, ensure_topics
+
+        if k.bootstrap_servers is None:
+            raise ConfigError(
+                "replay needs a broker: pass --bootstrap-servers HOST:PORT (or set "
+                "EDGEWATCH_KAFKA__BOOTSTRAP_SERVERS), or use --dry-run"
+            )
+        ensure_topics(k.bootstrap_servers, {k.input_topic: k.partitions})
+        sink = KafkaSink(k.bootstrap_servers, client_id="edgewatch-replay")
+        target = repr(k.input_topic)
+    try:
+        stats = _with_progress(records, sink, k.input_topic, total, rate, speedup, stop)
+    finally:
+        sink.close()
+    verb = "interrupted after sending" if stats.stopped else "sent"
+    console.print(
+        f"{verb} {stats.sent:,} records to {target} in {stats.elapsed_s:,.1f} s "
+        f"({stats.rate:,.0f} records/s); all flushed"
+    )
+    if stats.stopped:
+        raise typer.Exit(130)
+
+
+def _with_progress(
+    records: Iterable[SensorRecord],
+    sink: MessageSink,
+    topic: str,
+    total: int | None,
+    rate: float | None,
+    speedup: float | None,
+    stop: StopFlag,
+) -> ReplayStats:
+    columns = (
+        TextColumn("[bold]replay"),
+        BarColumn(),
+        MofNCompleteColumn() if total else TextColumn("{task.completed:,} records"),
+        TextColumn("{task.fields[rate]:>8,.0f} rec/s"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task("replay", total=total, rate=0.0)
+        started = progress.get_time()
+
+        def update(sent: int) -> None:
+            elapsed = progress.get_time() - started
+            progress.update(task, completed=sent, rate=sent / elapsed if elapsed > 0 else 0.0)
+
+        return replay_records(
+            records, sink, topic, rate=rate, speedup=speedup, stop=stop, on_progress=update
+        )
+
+
+@datasets_app.command("fetch")
+def fetch_command(
+    dataset: Annotated[Literal["fd001", "metropt"], typer.Argument(help="fd001 or metropt.")],
+    from_path: Annotated[
+        Path | None, Opt("--from", help="Import a local copy (zip, folder or file).")
+    ] = None,
+    url: Annotated[str | None, Opt(help="Download from this address instead.")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Download a data set from its official source (or import a copy) and verify checksums."""
+    from producers.fetch import SOURCES, fetch
+
+    settings = load_settings(config, None)
+    source = SOURCES[dataset]
+    where = from_path or url or source.url
+    with console.status(f"{dataset}: fetching from {where}") as status:
+        received = 0
+
+        def on_bytes(n: int) -> None:
+            nonlocal received
+            received += n
+            status.update(f"{dataset}: {received / 1e6:,.1f} MB from {where}")
+
+        folder = fetch(dataset, _data_dir(settings), from_path, url, on_bytes=on_bytes)
+    console.print(f"{dataset}: verified and installed in {folder} (licence: {source.licence})")
