@@ -48,6 +48,21 @@ class JsonLinesSink:
         self.stream.flush()
 
 
+#: Data-set-specific replay options and the data sets they apply to.
+_APPLIES_TO: dict[str, tuple[str, ...]] = {
+    "split": ("fd001",),
+    "cycle_ms": ("fd001",),
+    "windows": ("metropt", "csv"),
+    "timestamp_column": ("csv",),
+    "timestamp_unit": ("csv",),
+    "columns": ("csv",),
+    "asset_column": ("csv",),
+    "asset": ("csv",),
+    "label_column": ("csv",),
+    "delimiter": ("csv",),
+}
+
+
 def _data_dir(settings: Settings) -> Path:
     return settings.data_dir or default_data_dir()
 
@@ -66,8 +81,12 @@ def replay(
     assets: Annotated[str | None, Opt(help="Only these assets: comma-separated globs.")] = None,
     loop_forever: Annotated[bool, Opt("--loop", help="Repeat until stopped.")] = False,
     dry_run: Annotated[bool, Opt(help="JSON lines to stdout; no broker.")] = False,
-    split: Annotated[Literal["train", "test"], Opt(help="fd001: which split.")] = "train",
-    cycle_ms: Annotated[int, Opt(min=1, help="fd001: event time per cycle (ms).")] = 1_000,
+    split: Annotated[
+        Literal["train", "test"] | None, Opt(help="fd001: which split (default train).")
+    ] = None,
+    cycle_ms: Annotated[
+        int | None, Opt(min=1, help="fd001: event time per cycle in ms (default 1000).")
+    ] = None,
     windows: Annotated[Path | None, Opt(help="metropt/csv: [start, end] label windows.")] = None,
     timestamp_column: Annotated[str | None, Opt(help="csv: timestamp column.")] = None,
     timestamp_unit: Annotated[
@@ -86,22 +105,25 @@ def replay(
     settings = load_settings(config, bootstrap_servers, kafka=kafka, log_level=log_level)
     if dataset not in DATASETS:
         raise ConfigError.invalid("DATASET", f"must be one of: {', '.join(DATASETS)}", dataset)
-    options: dict[str, object] = {}
-    if dataset == "fd001":
-        options = {"split": split, "cycle_ms": cycle_ms}
-    elif dataset == "metropt":
-        options = {"windows": windows}
-    elif dataset == "csv":
-        options = {
-            "timestamp_column": timestamp_column,
-            "timestamp_unit": timestamp_unit,
-            "columns": tuple(c.strip() for c in columns.split(",")) if columns else None,
-            "asset_column": asset_column,
-            "asset": asset,
-            "label_column": label_column,
-            "windows": windows,
-            "delimiter": delimiter,
-        }
+    given = {
+        "split": split,
+        "cycle_ms": cycle_ms,
+        "windows": windows,
+        "timestamp_column": timestamp_column,
+        "timestamp_unit": timestamp_unit,
+        "columns": tuple(c.strip() for c in columns.split(",")) if columns else None,
+        "asset_column": asset_column,
+        "asset": asset,
+        "label_column": label_column,
+        "delimiter": delimiter,
+    }
+    options = {name: value for name, value in given.items() if value is not None}
+    for name in options:
+        if dataset not in _APPLIES_TO[name]:
+            flag = "--" + name.replace("_", "-")
+            raise ConfigError(
+                f"{flag} applies to {' and '.join(_APPLIES_TO[name])} only, not {dataset}"
+            )
     source = open_dataset(dataset, path, _data_dir(settings), **options)
     patterns = [p.strip() for p in assets.split(",")] if assets else []
     records = select(loop(source.records) if loop_forever else source.records(), patterns, limit)

@@ -31,8 +31,19 @@ def test_version() -> None:
     [
         (["run"], "--bootstrap-servers"),
         (["replay", "nasa"], "DATASET must be one of: simulated, fd001, metropt, csv; got 'nasa'"),
-        (["replay", "simulated", "--rate", "5", "--speedup", "2", "--dry-run"], "choose one pacing"),
+        (
+            ["replay", "simulated", "--rate", "5", "--speedup", "2", "--dry-run"],
+            "choose one pacing",
+        ),
         (["replay", "csv", "--dry-run"], "--path"),
+        (
+            ["replay", "fd001", "--asset-column", "x", "--dry-run"],
+            "--asset-column applies to csv only, not fd001",
+        ),
+        (
+            ["replay", "simulated", "--windows", "w.json", "--dry-run"],
+            "--windows applies to metropt and csv only",
+        ),
         (["demo", "--rate", "-1"], "--rate"),
         (["run", "-b", "x:1", "--emit", "some"], "emit"),
     ],
