@@ -1,0 +1,190 @@
+"""Windows and leak-free splits for training and evaluation.
+
+A window is ``seq_len`` consecutive readings of one asset; its label is its last reading's, so a
+model decides about the newest reading from the ones before it, as the stream does. Windows never
+cross an asset or a split boundary. Scaling statistics come from the training split only:
+
+- ``per_asset`` (simulated): each asset is scaled by the mean and sd of its own training segment
+  (levels differ between assets by more than an offset anomaly);
+- ``global`` (FD001): one mean and sd per channel over the training units (scaling each engine by
+  itself would erase the degradation we want to detect).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from edgewatch.errors import ConfigError
+from producers.cmapss import CHANNELS as FD001_CHANNELS
+from producers.cmapss import load_fd001
+from producers.simulated import CHANNEL, FleetSpec, simulate_fleet
+
+__all__ = [
+    "Scaling",
+    "Segment",
+    "Splits",
+    "WindowSet",
+    "fd001_splits",
+    "simulated_splits",
+    "window",
+]
+
+ScaleMode = Literal["per_asset", "global"]
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """Consecutive readings of one asset: values (n, channels) and labels (n,)."""
+
+    asset: str
+    values: np.ndarray
+    labels: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class WindowSet:
+    x: np.ndarray  # (windows, seq_len, channels) float32
+    y: np.ndarray  # (windows,) int64, label of the last reading
+
+    def __len__(self) -> int:
+        return int(self.y.size)
+
+
+@dataclass(frozen=True, slots=True)
+class Scaling:
+    mode: ScaleMode
+    mean: np.ndarray  # (channels,) over all training readings
+    std: np.ndarray
+    assets: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+
+    def stats(self, asset: str) -> tuple[np.ndarray, np.ndarray]:
+        if self.mode == "per_asset" and asset in self.assets:
+            return self.assets[asset]
+        return self.mean, self.std
+
+    def to_card(self) -> dict[str, object]:
+        return {
+            "mode": self.mode,
+            "mean": self.mean.tolist(),
+            "std": self.std.tolist(),
+            "assets": {
+                a: {"mean": m.tolist(), "std": s.tolist()} for a, (m, s) in self.assets.items()
+            },
+        }
+
+
+def _moments(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    std = values.std(axis=0)
+    return values.mean(axis=0), np.where(std > 1e-12, std, 1.0)
+
+
+def fit_scaling(train: list[Segment], mode: ScaleMode) -> Scaling:
+    mean, std = _moments(np.concatenate([s.values for s in train]))
+    assets = {s.asset: _moments(s.values) for s in train} if mode == "per_asset" else {}
+    return Scaling(mode, mean, std, assets)
+
+
+def window(segments: list[Segment], scaling: Scaling, seq_len: int) -> WindowSet:
+    """Every window of ``seq_len`` readings inside each segment, scaled."""
+    xs, ys = [], []
+    for seg in segments:
+        if len(seg.values) < seq_len:
+            continue
+        mean, std = scaling.stats(seg.asset)
+        scaled = ((seg.values - mean) / std).astype(np.float32)
+        xs.append(sliding_window_view(scaled, seq_len, axis=0).transpose(0, 2, 1))
+        ys.append(seg.labels[seq_len - 1 :])
+    channels = segments[0].values.shape[1] if segments else 1
+    if not xs:
+        return WindowSet(np.empty((0, seq_len, channels), np.float32), np.empty(0, np.int64))
+    return WindowSet(np.ascontiguousarray(np.concatenate(xs)), np.concatenate(ys).astype(np.int64))
+
+
+@dataclass(frozen=True, slots=True)
+class Splits:
+    dataset: str
+    channels: list[str]
+    seq_len: int
+    scaling: Scaling
+    train: WindowSet
+    val: WindowSet
+    test: WindowSet
+    description: Mapping[str, object]
+
+
+def _check(seq_len: int) -> None:
+    if not 2 <= seq_len <= 1_000:
+        raise ConfigError.invalid("seq_len", "must be in [2, 1000]", seq_len)
+
+
+def simulated_splits(
+    seq_len: int = 10, spec: FleetSpec | None = None, fractions: tuple[float, float] = (0.7, 0.15)
+) -> Splits:
+    """Each asset's series cut by time: first 70% train, next 15% validation, the rest test."""
+    _check(seq_len)
+    fleet = simulate_fleet(spec or FleetSpec())
+    parts: dict[str, list[Segment]] = {"train": [], "val": [], "test": []}
+    n = fleet.spec.points
+    cuts = [0, round(n * fractions[0]), round(n * (fractions[0] + fractions[1])), n]
+    for a, asset in enumerate(fleet.asset_ids):
+        for name, lo, hi in zip(parts, cuts[:-1], cuts[1:], strict=True):
+            parts[name].append(Segment(asset, fleet.values[a, lo:hi, None], fleet.labels[a, lo:hi]))
+    scaling = fit_scaling(parts["train"], "per_asset")
+    sets = {name: window(segs, scaling, seq_len) for name, segs in parts.items()}
+    description = {
+        "generator": "producers.simulated",
+        "seed": fleet.spec.seed,
+        "points": n,
+        "assets": fleet.spec.assets,
+        "split": "by time per asset 70/15/15",
+    }
+    return Splits("simulated", [CHANNEL], seq_len, scaling, **sets, description=description)
+
+
+def fd001_splits(
+    folder: Path, seq_len: int = 10, val_fraction: float = 0.2, seed: int = 42
+) -> Splits:
+    """Train units split by unit into train/validation (seeded); the official test set is test."""
+    _check(seq_len)
+    train_frame = load_fd001(folder, "train")
+    units = np.sort(train_frame["unit"].unique())
+    rng = np.random.default_rng(seed)
+    val_units = set(
+        rng.choice(units, size=max(1, round(val_fraction * units.size)), replace=False).tolist()
+    )
+
+    def segments(frame: object, split: str, keep: set[int] | None) -> list[Segment]:
+        out = []
+        for unit, group in frame.groupby("unit"):  # type: ignore[attr-defined]
+            if keep is None or int(unit) in keep:
+                out.append(
+                    Segment(
+                        f"fd001-{split}-{int(unit):03d}",
+                        group[FD001_CHANNELS].to_numpy(np.float64),
+                        group["label"].to_numpy(np.int64),
+                    )
+                )
+        return out
+
+    train_units = set(units.tolist()) - val_units
+    parts = {
+        "train": segments(train_frame, "train", train_units),
+        "val": segments(train_frame, "train", val_units),
+        "test": segments(load_fd001(folder, "test"), "test", None),
+    }
+    scaling = fit_scaling(parts["train"], "global")
+    sets = {name: window(segs, scaling, seq_len) for name, segs in parts.items()}
+    description = {
+        "source": "NASA C-MAPSS FD001",
+        "label": "RUL <= 30",
+        "val_units": sorted(val_units),
+        "split": f"train units {1 - val_fraction:.0%}/{val_fraction:.0%} by unit (seed {seed}); "
+        "official test set",
+    }
+    return Splits("fd001", list(FD001_CHANNELS), seq_len, scaling, **sets, description=description)

@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import models.job  # noqa: E402
+from edgewatch.errors import DataError  # noqa: E402
+from models.artifacts import load_card, load_model  # noqa: E402
+from models.export import export_onnx, quantize_int8  # noqa: E402
+from models.train import TrainConfig  # noqa: E402
+from models.windows import simulated_splits  # noqa: E402
+from producers.simulated import FleetSpec  # noqa: E402
+
+SMALL = FleetSpec(assets=2, points=3_000)
+CFG = TrainConfig(epochs=2, batch_size=128)
+SHIPPED = Path(__file__).resolve().parents[2] / "models" / "artifacts"
+
+
+@pytest.fixture(scope="module")
+def splits():  # type: ignore[no-untyped-def]
+    return simulated_splits(seq_len=10, spec=SMALL)
+
+
+@pytest.fixture(scope="module")
+def artifact(splits, tmp_path_factory: pytest.TempPathFactory) -> Path:  # type: ignore[no-untyped-def]
+    return models.job.train_artifact(splits, tmp_path_factory.mktemp("a"), CFG)
+
+
+def test_same_seed_gives_the_same_sha256(splits, artifact: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    again = models.job.train_artifact(splits, tmp_path, CFG)
+    assert load_card(again)["sha256"] == load_card(artifact)["sha256"]
+    assert again.read_bytes() == artifact.read_bytes()
+
+
+def test_threshold_is_chosen_on_validation_labels_only(
+    splits, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    seen: list[np.ndarray] = []
+    real = models.job.best_threshold
+
+    def spy(y: np.ndarray, score: np.ndarray) -> float:
+        seen.append(y)
+        return real(y, score)
+
+    monkeypatch.setattr(models.job, "best_threshold", spy)
+    models.job.train_artifact(splits, tmp_path, CFG)
+    assert seen
+    assert all(y is splits.val.y for y in seen)
+
+
+def test_card_describes_the_artifact(artifact: Path) -> None:
+    card = load_card(artifact)
+    assert card["channels"] == ["value"]
+    assert card["seq_len"] == 10
+    assert card["precision"] == "int8"
+    assert card["scaling"]["mode"] == "per_asset"
+    assert set(card["metrics"]) >= {"val_int8", "test_int8", "test_torch_fp32"}
+    assert card["size_bytes"]["onnx_int8"] < card["size_bytes"]["onnx_fp32"]
+    assert 0.0 < card["threshold"] < 1.0
+
+
+def test_tampered_onnx_is_refused(artifact: Path, tmp_path: Path) -> None:
+    copy_card = tmp_path / artifact.name
+    copy_card.write_bytes(artifact.read_bytes())
+    onnx = artifact.with_suffix(".onnx").read_bytes()
+    (tmp_path / artifact.with_suffix(".onnx").name).write_bytes(onnx[:-1] + bytes([onnx[-1] ^ 1]))
+    with pytest.raises(DataError, match="does not match the card"):
+        load_model(copy_card)
+
+
+def test_onnx_matches_torch(splits, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from models.networks import build
+    from models.train import seed_everything, train
+
+    seed_everything(0)
+    model = train(build("edge_cnn_lstm", 1), splits.train, splits.val, CFG).model
+    x = splits.test.x[:2_000]
+    with torch.no_grad():
+        expected = model(torch.from_numpy(x)).numpy().reshape(-1)
+    fp32 = export_onnx(model, tmp_path / "m.onnx", 10, 1)
+    int8 = quantize_int8(fp32, tmp_path / "q.onnx")
+    import onnxruntime as ort
+
+    for path, tolerance in ((fp32, 1e-4), (int8, 0.02)):
+        got = ort.InferenceSession(str(path)).run(None, {"window": x})[0].reshape(-1)
+        assert np.abs(got - expected).max() <= tolerance, path.name
+
+
+_RUNTIME = """
+import sys
+import numpy as np
+from models.artifacts import load_model
+model = load_model(__import__("pathlib").Path(sys.argv[1]))
+scores = model.score(np.zeros((3, model.seq_len, len(model.channels)), dtype=np.float32))
+assert scores.shape == (3,), scores.shape
+assert "torch" not in sys.modules, "the scoring path imported torch"
+print("ok")
+"""
+
+
+def test_runtime_scoring_never_imports_torch(artifact: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", _RUNTIME, str(artifact)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
+
+
+@pytest.mark.parametrize("card", sorted(SHIPPED.glob("*.json")), ids=lambda p: p.stem)
+def test_shipped_artifacts_load_and_verify(card: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", _RUNTIME, str(card)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+from models.metrics import best_threshold, evaluate, pr_auc, roc_auc
+
+cases = st.lists(st.tuples(st.sampled_from([0, 1]), st.integers(0, 6)), min_size=2, max_size=40)
+
+
+def _arrays(pairs: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+    return np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs], dtype=float)
+
+
+@given(cases)
+def test_roc_auc_is_the_pairwise_probability(pairs: list[tuple[int, int]]) -> None:
+    y, s = _arrays(pairs)
+    pos, neg = s[y == 1], s[y == 0]
+    if not len(pos) or not len(neg):
+        assert np.isnan(roc_auc(y, s))
+        return
+    wins = sum(1.0 if p > n else 0.5 if p == n else 0.0 for p, n in itertools.product(pos, neg))
+    assert np.isclose(roc_auc(y, s), wins / (len(pos) * len(neg)))
+
+
+@given(cases)
+def test_pr_auc_is_average_precision_over_distinct_thresholds(pairs: list[tuple[int, int]]) -> None:
+    y, s = _arrays(pairs)
+    if not y.sum():
+        return
+    total, previous_recall = 0.0, 0.0
+    for t in sorted(set(s), reverse=True):
+        flagged = s >= t
+        precision = (y[flagged] == 1).mean()
+        recall = (y[flagged] == 1).sum() / y.sum()
+        total += precision * (recall - previous_recall)
+        previous_recall = recall
+    assert np.isclose(pr_auc(y, s), total)
+
+
+@given(cases)
+def test_best_threshold_maximises_f1(pairs: list[tuple[int, int]]) -> None:
+    y, s = _arrays(pairs)
+    if not y.sum():
+        return
+    chosen = evaluate(y, s, best_threshold(y, s)).f1
+    assert all(chosen >= evaluate(y, s, t).f1 - 1e-12 for t in set(s))
