@@ -20,7 +20,7 @@ from pipeline.cli_common import (
     stop_on_signals,
 )
 from pipeline.cli_data import datasets_app, replay
-from pipeline.cli_models import train_command
+from pipeline.cli_models import models_app, train_command
 
 __all__ = ["app", "main"]
 
@@ -33,6 +33,7 @@ app = typer.Typer(
 app.command()(replay)
 app.add_typer(datasets_app, name="datasets")
 app.command("train")(train_command)
+app.add_typer(models_app, name="models")
 
 
 @app.command()

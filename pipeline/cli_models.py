@@ -83,3 +83,45 @@ def train_command(
 
         card = train_artifact(splits, out, cfg, model, on_step=on_step, on_epoch=on_epoch)
     console.print(f"wrote {card} and {card.with_suffix('.onnx')}")
+
+
+models_app = typer.Typer(help="Compare the model variants.", no_args_is_help=True)
+
+
+@models_app.command("compare")
+def compare_command(
+    dataset: Annotated[Literal["simulated", "fd001"], typer.Option(help="simulated or fd001.")],
+    out: Annotated[Path, Opt(help="Results folder (compare.json, compare.md).")] = Path("results"),
+    path: Annotated[Path | None, Opt(help="fd001: folder of the C-MAPSS files.")] = None,
+    epochs: Annotated[int, Opt(min=1, help="Most epochs per variant.")] = 40,
+    seed: Annotated[int, Opt(help="Seed of every random choice.")] = 42,
+    confidence: Annotated[float, Opt(help="Collaborative sentinel confidence.")] = 0.9,
+    config: ConfigOpt = None,
+    log_level: LogOpt = None,
+) -> None:
+    """Train every variant on the same splits and print the comparison table."""
+    settings = load_settings(config, None, log_level=log_level)
+    try:
+        from models.compare import compare, markdown
+        from models.train import TrainConfig
+        from models.windows import fd001_splits, simulated_splits
+    except ImportError as exc:
+        raise DependencyMissingError(
+            f"comparing needs the train extra ({exc.name} is missing): "
+            "pip install 'edgewatch[train]'"
+        ) from exc
+    if dataset == "fd001":
+        folder = path or (settings.data_dir or default_data_dir()) / "cmapss"
+        splits = fd001_splits(folder, seed=seed)
+    else:
+        splits = simulated_splits()
+    with console.status("comparing") as status:
+        rows = compare(
+            splits,
+            TrainConfig(epochs=epochs, seed=seed),
+            out / dataset,
+            confidence=confidence,
+            on_progress=lambda text: status.update(f"{dataset}: {text}"),
+        )
+    typer.echo(markdown(dataset, rows))
+    console.print(f"wrote {out / dataset / 'compare.json'} and compare.md")

@@ -1,0 +1,182 @@
+"""`edgewatch models compare`: the paper's comparison table, measured on this machine.
+
+Every variant is trained from the same seed on the same splits; its threshold is chosen on the
+validation split and its metrics read on the test split. Latency is the median wall time per
+window at batch 1 and batch 256 on one CPU thread, for torch FP32 and ONNX Runtime FP32 / INT8.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+import torch
+from torch import nn
+
+from models.metrics import best_threshold, evaluate
+from models.train import TrainConfig, predict
+from models.variants import (
+    Trained,
+    as_onnx,
+    as_torch,
+    collaborative,
+    onnx_session,
+    prune_and_finetune,
+    train_network,
+)
+from models.windows import Splits
+
+__all__ = ["compare", "latency_us", "markdown"]
+
+
+def latency_us(fn: Callable[[np.ndarray], object], x: np.ndarray, budget_s: float = 0.5) -> float:
+    """Median microseconds per window of ``fn(x)`` over repeated calls (after a warm-up)."""
+    fn(x)
+    times: list[float] = []
+    deadline = time.perf_counter() + budget_s
+    while len(times) < 5 or (time.perf_counter() < deadline and len(times) < 200):
+        start = time.perf_counter()
+        fn(x)
+        times.append(time.perf_counter() - start)
+    return float(np.median(times)) / len(x) * 1e6
+
+
+def _latencies(
+    model: nn.Module, splits: Splits, x: np.ndarray, budget_s: float
+) -> dict[str, float]:
+    out: dict[str, float] = {}
+    torch.set_num_threads(1)
+    with tempfile.TemporaryDirectory() as tmp:
+        fp32, _ = onnx_session(model, splits, int8=False, folder=Path(tmp))
+        int8, _ = onnx_session(model, splits, int8=True, folder=Path(tmp))
+        runners = {
+            "torch_fp32": lambda b: predict(model, b),
+            "ort_fp32": lambda b: fp32.run(None, {"window": b}),
+            "ort_int8": lambda b: int8.run(None, {"window": b}),
+        }
+        for name, run in runners.items():
+            for batch in (1, 256):
+                out[f"{name}_b{batch}_us"] = round(latency_us(run, x[:batch], budget_s), 2)
+    return out
+
+
+def _row(variant: Trained, splits: Splits, latencies: dict[str, float]) -> dict[str, Any]:
+    threshold = best_threshold(splits.val.y, variant.score(splits.val.x))
+    scores = evaluate(splits.test.y, variant.score(splits.test.x), threshold)
+    row: dict[str, Any] = {
+        "model": variant.name,
+        "runtime": variant.runtime,
+        **scores.as_dict(),
+        "parameters": variant.parameters,
+        "size_kb": round(variant.onnx_bytes / 1024, 1),
+        **latencies,
+    }
+    if variant.wake_rate is not None:
+        row["wake_rate_val"] = round(variant.wake_rate, 4)
+    return row
+
+
+def compare(
+    splits: Splits,
+    cfg: TrainConfig,
+    out_dir: Path,
+    confidence: float = 0.9,
+    latency_budget_s: float = 0.5,
+    on_progress: Callable[[str], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Train and measure every variant; write ``compare.json`` and ``compare.md`` to ``out_dir``."""
+    say = on_progress or (lambda _: None)
+    x_lat = splits.test.x[:256]
+    rows: list[dict[str, Any]] = []
+    networks: dict[str, nn.Module] = {}
+    for name, label in (
+        ("lstm", "LSTM"),
+        ("cnn", "1D-CNN"),
+        ("cnn_lstm", "1DCNN-LSTM"),
+        ("light_cnn_lstm", "lightweight 1DCNN-LSTM"),
+        ("sentinel_lstm", "sentinel LSTM (alone)"),
+        ("edge_cnn_lstm", "Edge-1DCNN-LSTM FP32 (ours)"),
+    ):
+        say(f"training {label}")
+        networks[name] = train_network(name, splits, cfg)
+        rows.append(
+            _row(
+                as_torch(label, networks[name], splits),
+                splits,
+                _latencies(networks[name], splits, x_lat, latency_budget_s),
+            )
+        )
+
+    say("pruning 1DCNN-LSTM to 75% sparsity and fine-tuning")
+    pruned = prune_and_finetune(train_network("cnn_lstm", splits, cfg), splits, cfg)
+    rows.append(
+        _row(
+            as_torch("pruned 1DCNN-LSTM (75% L1)", pruned, splits),
+            splits,
+            _latencies(pruned, splits, x_lat, latency_budget_s),
+        )
+    )
+
+    say("quantizing")
+    for name, label in (
+        ("cnn_lstm", "quantized 1DCNN-LSTM (INT8)"),
+        ("edge_cnn_lstm", "Edge-1DCNN-LSTM INT8 (ours)"),
+    ):
+        rows.append(
+            _row(
+                as_onnx(label, networks[name], splits, int8=True),
+                splits,
+                _latencies(networks[name], splits, x_lat, latency_budget_s),
+            )
+        )
+
+    sentinel = as_torch("sentinel", networks["sentinel_lstm"], splits)
+    full = as_torch("full", networks["cnn_lstm"], splits)
+    rows.append(_row(collaborative(sentinel, full, confidence, splits.val.x), splits, {}))
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    report = {
+        "dataset": splits.dataset,
+        "seq_len": splits.seq_len,
+        "config": asdict(cfg),
+        "rows": rows,
+    }
+    (out_dir / "compare.json").write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
+    (out_dir / "compare.md").write_text(markdown(splits.dataset, rows))
+    return rows
+
+
+COLUMNS = (
+    ("model", "model"), ("f1", "F1"), ("precision", "P"), ("recall", "R"), ("roc_auc", "ROC-AUC"),
+    ("pr_auc", "PR-AUC"), ("parameters", "params"), ("size_kb", "KB"),
+    ("torch_fp32_b1_us", "torch b1 µs"), ("torch_fp32_b256_us", "torch b256 µs"),
+    ("ort_fp32_b1_us", "ORT FP32 b1"), ("ort_fp32_b256_us", "ORT FP32 b256"),
+    ("ort_int8_b1_us", "ORT INT8 b1"), ("ort_int8_b256_us", "ORT INT8 b256"),
+)  # fmt: skip
+
+
+def markdown(dataset: str, rows: list[dict[str, Any]]) -> str:
+    head = "| " + " | ".join(title for _, title in COLUMNS) + " |"
+    rule = "|" + "|".join("---" for _ in COLUMNS) + "|"
+
+    def cell(value: object) -> str:
+        if isinstance(value, float):
+            return f"{value:.4f}" if value < 10 else f"{value:,.1f}"
+        return "" if value is None else f"{value:,}" if isinstance(value, int) else str(value)
+
+    lines = [
+        f"# Model comparison: {dataset}",
+        "",
+        "Thresholds chosen on validation; metrics on test; latency per window, one CPU thread.",
+        "",
+        head,
+        rule,
+    ]
+    lines += ["| " + " | ".join(cell(row.get(key)) for key, _ in COLUMNS) + " |" for row in rows]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from models.compare import COLUMNS, compare  # noqa: E402
+from models.train import TrainConfig  # noqa: E402
+from models.variants import collaborative_scores  # noqa: E402
+from models.windows import simulated_splits  # noqa: E402
+from producers.simulated import FleetSpec  # noqa: E402
+
+
+def test_every_variant_gets_a_row_with_every_column(tmp_path: Path) -> None:
+    splits = simulated_splits(spec=FleetSpec(assets=4, points=4_000))  # positives in val and test
+    assert splits.test.y.any()
+    rows = compare(splits, TrainConfig(epochs=1, batch_size=256), tmp_path, latency_budget_s=0.0)
+    names = [r["model"] for r in rows]
+    assert len(names) == 10
+    assert any("pruned" in n for n in names)
+    assert any("collaborative" in n for n in names)
+    for row in rows:
+        assert 0.0 <= row["f1"] <= 1.0
+        if "collaborative" not in row["model"]:
+            assert all(key in row for key, _ in COLUMNS)
+    pruned = next(r for r in rows if "pruned" in r["model"])
+    dense = next(r for r in rows if r["model"] == "1DCNN-LSTM")
+    assert pruned["parameters"] <= 0.3 * dense["parameters"]  # 75% of weights are zero
+    assert orjson.loads((tmp_path / "compare.json").read_bytes())["rows"] == rows
+    assert "| model | F1 |" in (tmp_path / "compare.md").read_text()
+
+
+def test_collaboration_wakes_the_full_model_only_when_the_sentinel_is_unsure() -> None:
+    import numpy as np
+
+    x = np.arange(6, dtype=np.float32).reshape(6, 1, 1)
+    sentinel = lambda b: np.array([0.0, 0.99, 0.5, 0.6, 1.0, 0.3])[b[:, 0, 0].astype(int)]  # noqa: E731
+    full = lambda b: np.full(len(b), 0.77)  # noqa: E731
+    scores, wake = collaborative_scores(sentinel, full, x, confidence=0.9)
+    assert wake == pytest.approx(3 / 6)  # confidence |p - .5| * 2: 1, .98, 0, .2, 1, .4
+    assert scores.tolist() == [0.0, 0.99, 0.77, 0.77, 1.0, 0.77]
