@@ -116,6 +116,7 @@ class Splits:
     val: WindowSet
     test: WindowSet
     description: Mapping[str, object]
+    segments: Mapping[str, list[Segment]] = field(default_factory=dict)  # per split, in order
 
 
 def _check(seq_len: int) -> None:
@@ -144,7 +145,9 @@ def simulated_splits(
         "assets": fleet.spec.assets,
         "split": "by time per asset 70/15/15",
     }
-    return Splits("simulated", [CHANNEL], seq_len, scaling, **sets, description=description)
+    return Splits(
+        "simulated", [CHANNEL], seq_len, scaling, **sets, description=description, segments=parts
+    )
 
 
 def fd001_splits(
@@ -187,4 +190,12 @@ def fd001_splits(
         "split": f"train units {1 - val_fraction:.0%}/{val_fraction:.0%} by unit (seed {seed}); "
         "official test set",
     }
-    return Splits("fd001", list(FD001_CHANNELS), seq_len, scaling, **sets, description=description)
+    return Splits(
+        "fd001",
+        list(FD001_CHANNELS),
+        seq_len,
+        scaling,
+        **sets,
+        description=description,
+        segments=parts,
+    )

@@ -125,3 +125,54 @@ def compare_command(
         )
     typer.echo(markdown(dataset, rows))
     console.print(f"wrote {out / dataset / 'compare.json'} and compare.md")
+
+
+@models_app.command("cascade")
+def cascade_command(
+    dataset: Annotated[Literal["simulated", "fd001"], typer.Option(help="simulated or fd001.")],
+    out: Annotated[Path, Opt(help="Results folder (cascade.json, cascade.md).")] = Path("results"),
+    artifacts: Annotated[Path, Opt(help="Folder of the shipped artifacts.")] = ARTIFACTS,
+    path: Annotated[Path | None, Opt(help="fd001: folder of the C-MAPSS files.")] = None,
+    epochs: Annotated[int, Opt(min=1, help="Most epochs for the sentinel.")] = 40,
+    seed: Annotated[int, Opt(help="Seed of every random choice.")] = 42,
+    config: ConfigOpt = None,
+    log_level: LogOpt = None,
+) -> None:
+    """Sweep the gate in front of the shipped model: wake rate, system F1 and energy."""
+    settings = load_settings(config, None, log_level=log_level)
+    try:
+        import orjson
+
+        from models.artifacts import load_model
+        from models.cascade import Costs, markdown, measure_prefilter_us, sweep
+        from models.compare import latency_us
+        from models.train import TrainConfig, predict
+        from models.variants import train_network
+        from models.windows import fd001_splits, simulated_splits
+    except ImportError as exc:
+        raise DependencyMissingError(
+            f"the sweep needs the train extra ({exc.name} is missing): "
+            "pip install 'edgewatch[train]'"
+        ) from exc
+    full = load_model(artifacts / f"{dataset}-edge_cnn_lstm-int8.json")
+    if dataset == "fd001":
+        folder = path or (settings.data_dir or default_data_dir()) / "cmapss"
+        splits = fd001_splits(folder, seq_len=full.seq_len, seed=seed)
+    else:
+        splits = simulated_splits(seq_len=full.seq_len)
+    with console.status(f"{dataset}: training the sentinel"):
+        sentinel = train_network("sentinel_lstm", splits, TrainConfig(epochs=epochs, seed=seed))
+    x1 = splits.test.x[:1]
+    costs = Costs(
+        model_us=latency_us(full.score, x1),
+        sentinel_us=latency_us(lambda b: predict(sentinel, b), x1),
+        prefilter_us=measure_prefilter_us(),
+    )
+    with console.status(f"{dataset}: sweeping"):
+        result = sweep(splits, full.score, lambda b: predict(sentinel, b), costs)
+    folder_out = out / dataset
+    folder_out.mkdir(parents=True, exist_ok=True)
+    (folder_out / "cascade.json").write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
+    text = markdown(dataset, result)
+    (folder_out / "cascade.md").write_text(text)
+    typer.echo(text)
