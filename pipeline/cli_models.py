@@ -141,13 +141,16 @@ def cascade_command(
     """Sweep the gate in front of the shipped model: wake rate, system F1 and energy."""
     settings = load_settings(config, None, log_level=log_level)
     try:
+        import tempfile
+
+        import numpy as np
         import orjson
 
         from models.artifacts import load_model
         from models.cascade import Costs, markdown, measure_prefilter_us, sweep
         from models.compare import latency_us
-        from models.train import TrainConfig, predict
-        from models.variants import train_network
+        from models.train import TrainConfig
+        from models.variants import onnx_session, train_network
         from models.windows import fd001_splits, simulated_splits
     except ImportError as exc:
         raise DependencyMissingError(
@@ -161,15 +164,21 @@ def cascade_command(
     else:
         splits = simulated_splits(seq_len=full.seq_len)
     with console.status(f"{dataset}: training the sentinel"):
-        sentinel = train_network("sentinel_lstm", splits, TrainConfig(epochs=epochs, seed=seed))
+        network = train_network("sentinel_lstm", splits, TrainConfig(epochs=epochs, seed=seed))
+    with tempfile.TemporaryDirectory() as tmp:  # the sentinel runs on ONNX Runtime, like the model
+        session, _ = onnx_session(network, splits, int8=False, folder=Path(tmp))
+
+    def sentinel(windows: np.ndarray) -> np.ndarray:
+        return np.asarray(session.run(None, {"window": windows})[0], dtype=np.float64).reshape(-1)
+
     x1 = splits.test.x[:1]
     costs = Costs(
         model_us=latency_us(full.score, x1),
-        sentinel_us=latency_us(lambda b: predict(sentinel, b), x1),
+        sentinel_us=latency_us(sentinel, x1),
         prefilter_us=measure_prefilter_us(),
     )
     with console.status(f"{dataset}: sweeping"):
-        result = sweep(splits, full.score, lambda b: predict(sentinel, b), costs)
+        result = sweep(splits, full.score, sentinel, costs)
     folder_out = out / dataset
     folder_out.mkdir(parents=True, exist_ok=True)
     (folder_out / "cascade.json").write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
