@@ -90,16 +90,24 @@ def fit_scaling(train: list[Segment], mode: ScaleMode) -> Scaling:
     return Scaling(mode, mean, std, assets)
 
 
-def window(segments: list[Segment], scaling: Scaling, seq_len: int) -> WindowSet:
-    """Every window of ``seq_len`` readings inside each segment, scaled."""
+def window(
+    segments: list[Segment], scaling: Scaling, seq_len: int, pad_start: bool = False
+) -> WindowSet:
+    """Every window of ``seq_len`` readings inside each segment, scaled. With ``pad_start`` each
+    segment is preceded by copies of its first reading, so every reading ends a window (as a
+    stream that repeats an asset's first reading until it has seen ``seq_len``)."""
     xs, ys = [], []
     for seg in segments:
-        if len(seg.values) < seq_len:
+        values, labels = seg.values, seg.labels
+        if pad_start:
+            values = np.concatenate([np.repeat(values[:1], seq_len - 1, axis=0), values])
+            labels = np.concatenate([np.zeros(seq_len - 1, labels.dtype), labels])
+        if len(values) < seq_len:
             continue
         mean, std = scaling.stats(seg.asset)
-        scaled = ((seg.values - mean) / std).astype(np.float32)
+        scaled = ((values - mean) / std).astype(np.float32)
         xs.append(sliding_window_view(scaled, seq_len, axis=0).transpose(0, 2, 1))
-        ys.append(seg.labels[seq_len - 1 :])
+        ys.append(labels[seq_len - 1 :])
     channels = segments[0].values.shape[1] if segments else 1
     if not xs:
         return WindowSet(np.empty((0, seq_len, channels), np.float32), np.empty(0, np.int64))
@@ -151,7 +159,11 @@ def simulated_splits(
 
 
 def fd001_splits(
-    folder: Path, seq_len: int = 10, val_fraction: float = 0.2, seed: int = 42
+    folder: Path,
+    seq_len: int = 10,
+    val_fraction: float = 0.2,
+    seed: int = 42,
+    pad_start: bool = False,
 ) -> Splits:
     """Train units split by unit into train/validation (seeded); the official test set is test."""
     _check(seq_len)
@@ -182,11 +194,12 @@ def fd001_splits(
         "test": segments(load_fd001(folder, "test"), "test", None),
     }
     scaling = fit_scaling(parts["train"], "global")
-    sets = {name: window(segs, scaling, seq_len) for name, segs in parts.items()}
+    sets = {name: window(segs, scaling, seq_len, pad_start) for name, segs in parts.items()}
     description = {
         "source": "NASA C-MAPSS FD001",
         "label": "RUL <= 30",
         "val_units": sorted(val_units),
+        "pad_start": pad_start,
         "split": f"train units {1 - val_fraction:.0%}/{val_fraction:.0%} by unit (seed {seed}); "
         "official test set",
     }

@@ -55,3 +55,14 @@ def test_fd001_units_are_on_one_side_only(shared_data: Path) -> None:
 def test_bad_seq_len() -> None:
     with pytest.raises(ValueError, match="seq_len"):
         simulated_splits(seq_len=1, spec=SMALL)
+
+
+def test_pad_start_gives_every_reading_a_window() -> None:
+    seg = Segment("a", np.arange(6.0).reshape(-1, 1), np.array([0, 0, 0, 0, 0, 1]))
+    scaling = fit_scaling([seg], "global")
+    ws = window([seg], scaling, seq_len=4, pad_start=True)
+    assert len(ws) == 6
+    raw = ws.x[:, :, 0] * scaling.std[0] + scaling.mean[0]
+    assert np.allclose(raw[0], [0, 0, 0, 0], atol=1e-4)  # the first reading, repeated
+    assert np.allclose(raw[2], [0, 0, 1, 2], atol=1e-4)
+    assert ws.y.tolist() == [0, 0, 0, 0, 0, 1]

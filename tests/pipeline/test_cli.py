@@ -15,9 +15,21 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([EDGEWATCH, *args], capture_output=True, text=True, timeout=60)
 
 
-@pytest.mark.parametrize("command", ["broker", "demo", "run", "replay"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        "broker",
+        "demo",
+        "run",
+        "replay",
+        "train",
+        "models compare",
+        "models cascade",
+        "datasets fetch",
+    ],
+)
 def test_help(command: str) -> None:
-    result = _run(command, "--help")
+    result = _run(*command.split(), "--help")
     assert result.returncode == 0
     assert "Usage" in result.stdout
 
@@ -30,6 +42,7 @@ def test_version() -> None:
     ("args", "needle"),
     [
         (["run"], "--bootstrap-servers"),
+        (["train", "--dataset", "nasa"], "nasa"),
         (["replay", "nasa"], "DATASET must be one of: simulated, fd001, metropt, csv; got 'nasa'"),
         (
             ["replay", "simulated", "--rate", "5", "--speedup", "2", "--dry-run"],
