@@ -47,3 +47,13 @@ def test_sweep_reports_both_gates_and_a_perfect_sentinel_loses_nothing() -> None
     prefilter = [r for r in result["rows"] if r["gate"] == "prefilter"]
     assert prefilter[0]["wake_rate"] > prefilter[-1]["wake_rate"]  # higher quantile, fewer wakes
     assert "W for a busy edge-class CPU core" in markdown("simulated", result)
+
+
+def test_windows_the_gate_did_not_wake_stay_normal() -> None:
+    from models.cascade import _gated
+
+    y = np.array([1, 1, 0, 0, 1])
+    scores = np.array([0.9, 0.8, 0.1, 0.2, 0.95])
+    woken = np.array([True, True, True, True, False])  # the last positive was never woken
+    f1 = _gated(y, scores, woken, y, scores, woken)
+    assert f1 == pytest.approx(2 * 2 / (2 * 2 + 0 + 1))  # tp 2, fp 0, fn 1: not "flag all"
