@@ -1,10 +1,15 @@
-"""`edgewatch train`: build the shipped model artifacts from a fixed seed (train extra)."""
+"""`edgewatch train` and `edgewatch models compare|cascade` (they need the train extra)."""
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
+import numpy as np
+import orjson
 import typer
 from rich.progress import (
     BarColumn,
@@ -17,41 +22,44 @@ from rich.progress import (
 
 from edgewatch.errors import DependencyMissingError
 from pipeline.cli_common import ConfigOpt, LogOpt, console, load_settings
+from pipeline.settings import Settings
 from producers.datasets import default_data_dir
 
-__all__ = ["train_command"]
+if TYPE_CHECKING:
+    from models.windows import Splits
+
+__all__ = ["models_app", "train_command"]
 
 Opt = typer.Option
 ARTIFACTS = Path(__file__).resolve().parents[1] / "models" / "artifacts"
+DatasetOpt = Annotated[Literal["simulated", "fd001"], Opt(help="simulated or fd001.")]
+PathOpt = Annotated[Path | None, Opt(help="fd001: folder of the C-MAPSS files.")]
+SeedOpt = Annotated[int, Opt(help="Seed of every random choice.")]
+EpochsOpt = Annotated[int, Opt(min=1, help="Most epochs (early stopping may end sooner).")]
+ResultsOpt = Annotated[Path, Opt(help="Results folder; a sub-folder per data set.")]
+
+models_app = typer.Typer(
+    help="Compare the model variants and sweep the gate.", no_args_is_help=True
+)
 
 
-def train_command(
-    dataset: Annotated[Literal["simulated", "fd001"], typer.Option(help="simulated or fd001.")],
-    out: Annotated[Path, Opt(help="Folder for the .onnx and .json card.")] = ARTIFACTS,
-    path: Annotated[Path | None, Opt(help="fd001: folder of the C-MAPSS files.")] = None,
-    model: Annotated[str, Opt(help="Network to train.")] = "edge_cnn_lstm",
-    epochs: Annotated[int, Opt(min=1, help="Most epochs (early stopping may end sooner).")] = 40,
-    seed: Annotated[int, Opt(help="Seed of every random choice.")] = 42,
-    loss: Annotated[
-        Literal["bce", "focal"], Opt(help="bce, or focal (alpha 0.75, gamma 2).")
-    ] = "bce",
-    seq_len: Annotated[int, Opt(min=2, help="Readings per window.")] = 10,
-    config: ConfigOpt = None,
-    log_level: LogOpt = None,
-) -> None:
-    """Train a model and write its INT8 ONNX artifact and card (same seed -> same sha256)."""
-    settings = load_settings(config, None, log_level=log_level)
+@contextmanager
+def _train_extra() -> Iterator[None]:
+    """Turn a missing torch/onnx into one clear line saying what to install."""
     try:
-        from models.job import train_artifact
-        from models.train import Epoch, TrainConfig
-        from models.windows import fd001_splits, simulated_splits
+        yield
     except ImportError as exc:
         raise DependencyMissingError(
-            f"training needs the train extra ({exc.name} is missing): "
+            f"this command needs the train extra ({exc.name} is missing): "
             "pip install 'edgewatch[train]'"
         ) from exc
 
-    cfg = TrainConfig(epochs=epochs, seed=seed, loss=loss)
+
+def _splits(
+    dataset: str, settings: Settings, path: Path | None, seed: int, seq_len: int = 10
+) -> Splits:
+    from models.windows import fd001_splits, simulated_splits
+
     with console.status(f"{dataset}: building windows"):
         if dataset == "fd001":
             folder = path or (settings.data_dir or default_data_dir()) / "cmapss"
@@ -62,6 +70,29 @@ def train_command(
         f"{dataset}: {len(splits.train):,} train / {len(splits.val):,} validation / "
         f"{len(splits.test):,} test windows of {seq_len} x {len(splits.channels)}"
     )
+    return splits
+
+
+def train_command(
+    dataset: DatasetOpt,
+    out: Annotated[Path, Opt(help="Folder for the .onnx and .json card.")] = ARTIFACTS,
+    path: PathOpt = None,
+    model: Annotated[str, Opt(help="Network to train.")] = "edge_cnn_lstm",
+    epochs: EpochsOpt = 40,
+    seed: SeedOpt = 42,
+    loss: Annotated[
+        Literal["bce", "focal"], Opt(help="bce or focal (alpha .75, gamma 2).")
+    ] = "bce",
+    seq_len: Annotated[int, Opt(min=2, help="Readings per window.")] = 10,
+    config: ConfigOpt = None,
+    log_level: LogOpt = None,
+) -> None:
+    """Train a model and write its INT8 ONNX artifact and card (same seed -> same sha256)."""
+    settings = load_settings(config, None, log_level=log_level)
+    with _train_extra():
+        from models.job import train_artifact
+        from models.train import Epoch, TrainConfig
+    splits = _splits(dataset, settings, path, seed, seq_len)
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -81,40 +112,28 @@ def train_command(
             losses = f"train {e.train_loss:.4f}  val {e.val_loss:.4f}  lr {e.lr:.0e}"
             progress.update(tasks[e.epoch], losses=losses)
 
+        cfg = TrainConfig(epochs=epochs, seed=seed, loss=loss)
         card = train_artifact(splits, out, cfg, model, on_step=on_step, on_epoch=on_epoch)
     console.print(f"wrote {card} and {card.with_suffix('.onnx')}")
 
 
-models_app = typer.Typer(help="Compare the model variants.", no_args_is_help=True)
-
-
 @models_app.command("compare")
 def compare_command(
-    dataset: Annotated[Literal["simulated", "fd001"], typer.Option(help="simulated or fd001.")],
-    out: Annotated[Path, Opt(help="Results folder (compare.json, compare.md).")] = Path("results"),
-    path: Annotated[Path | None, Opt(help="fd001: folder of the C-MAPSS files.")] = None,
-    epochs: Annotated[int, Opt(min=1, help="Most epochs per variant.")] = 40,
-    seed: Annotated[int, Opt(help="Seed of every random choice.")] = 42,
+    dataset: DatasetOpt,
+    out: ResultsOpt = Path("results"),
+    path: PathOpt = None,
+    epochs: EpochsOpt = 40,
+    seed: SeedOpt = 42,
     confidence: Annotated[float, Opt(help="Collaborative sentinel confidence.")] = 0.9,
     config: ConfigOpt = None,
     log_level: LogOpt = None,
 ) -> None:
     """Train every variant on the same splits and print the comparison table."""
     settings = load_settings(config, None, log_level=log_level)
-    try:
+    with _train_extra():
         from models.compare import compare, markdown
         from models.train import TrainConfig
-        from models.windows import fd001_splits, simulated_splits
-    except ImportError as exc:
-        raise DependencyMissingError(
-            f"comparing needs the train extra ({exc.name} is missing): "
-            "pip install 'edgewatch[train]'"
-        ) from exc
-    if dataset == "fd001":
-        folder = path or (settings.data_dir or default_data_dir()) / "cmapss"
-        splits = fd001_splits(folder, seed=seed)
-    else:
-        splits = simulated_splits()
+    splits = _splits(dataset, settings, path, seed)
     with console.status("comparing") as status:
         rows = compare(
             splits,
@@ -129,40 +148,25 @@ def compare_command(
 
 @models_app.command("cascade")
 def cascade_command(
-    dataset: Annotated[Literal["simulated", "fd001"], typer.Option(help="simulated or fd001.")],
-    out: Annotated[Path, Opt(help="Results folder (cascade.json, cascade.md).")] = Path("results"),
+    dataset: DatasetOpt,
+    out: ResultsOpt = Path("results"),
     artifacts: Annotated[Path, Opt(help="Folder of the shipped artifacts.")] = ARTIFACTS,
-    path: Annotated[Path | None, Opt(help="fd001: folder of the C-MAPSS files.")] = None,
-    epochs: Annotated[int, Opt(min=1, help="Most epochs for the sentinel.")] = 40,
-    seed: Annotated[int, Opt(help="Seed of every random choice.")] = 42,
+    path: PathOpt = None,
+    epochs: EpochsOpt = 40,
+    seed: SeedOpt = 42,
     config: ConfigOpt = None,
     log_level: LogOpt = None,
 ) -> None:
     """Sweep the gate in front of the shipped model: wake rate, system F1 and energy."""
     settings = load_settings(config, None, log_level=log_level)
-    try:
-        import tempfile
-
-        import numpy as np
-        import orjson
-
+    with _train_extra():
         from models.artifacts import load_model
         from models.cascade import Costs, markdown, measure_prefilter_us, sweep
         from models.compare import latency_us
         from models.train import TrainConfig
         from models.variants import onnx_session, train_network
-        from models.windows import fd001_splits, simulated_splits
-    except ImportError as exc:
-        raise DependencyMissingError(
-            f"the sweep needs the train extra ({exc.name} is missing): "
-            "pip install 'edgewatch[train]'"
-        ) from exc
     full = load_model(artifacts / f"{dataset}-edge_cnn_lstm-int8.json")
-    if dataset == "fd001":
-        folder = path or (settings.data_dir or default_data_dir()) / "cmapss"
-        splits = fd001_splits(folder, seq_len=full.seq_len, seed=seed)
-    else:
-        splits = simulated_splits(seq_len=full.seq_len)
+    splits = _splits(dataset, settings, path, seed, full.seq_len)
     with console.status(f"{dataset}: training the sentinel"):
         network = train_network("sentinel_lstm", splits, TrainConfig(epochs=epochs, seed=seed))
     with tempfile.TemporaryDirectory() as tmp:  # the sentinel runs on ONNX Runtime, like the model
@@ -179,9 +183,9 @@ def cascade_command(
     )
     with console.status(f"{dataset}: sweeping"):
         result = sweep(splits, full.score, sentinel, costs)
-    folder_out = out / dataset
-    folder_out.mkdir(parents=True, exist_ok=True)
-    (folder_out / "cascade.json").write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
+    folder = out / dataset
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "cascade.json").write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
     text = markdown(dataset, result)
-    (folder_out / "cascade.md").write_text(text)
+    (folder / "cascade.md").write_text(text)
     typer.echo(text)
