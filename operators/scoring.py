@@ -1,0 +1,62 @@
+"""`CardScaler` and `ModelScorer`: scale windows as the model was trained, score them in batches.
+
+The scaler applies the model card's statistics: per asset where the card has the asset (the
+simulated fleet), else the card's global statistics. The scorer sends a whole batch of windows
+to the model in micro-batches of at most ``batch_size`` and returns `Scored` items.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from edgewatch.errors import ConfigError
+from operators.base import Scored
+from operators.windowing import Window
+
+__all__ = ["CardScaler", "ModelScorer"]
+
+
+class CardScaler:
+    def __init__(self, scaling: Mapping[str, Any]) -> None:
+        if scaling.get("mode") not in ("per_asset", "global"):
+            raise ConfigError.invalid(
+                "scaling.mode", "must be 'per_asset' or 'global'", scaling.get("mode")
+            )
+        self.mean = np.asarray(scaling["mean"], dtype=np.float64)
+        self.std = np.asarray(scaling["std"], dtype=np.float64)
+        self.assets = {
+            asset: (np.asarray(s["mean"], dtype=np.float64), np.asarray(s["std"], dtype=np.float64))
+            for asset, s in scaling.get("assets", {}).items()
+        }
+
+    def process(self, batch: list[Window]) -> list[Window]:
+        for window in batch:
+            mean, std = self.assets.get(window.record.asset, (self.mean, self.std))
+            window.values = (window.values - mean) / std
+        return batch
+
+
+class ModelScorer:
+    """``score`` maps a (n, seq_len, channels) float32 array to n probabilities."""
+
+    def __init__(self, score: Callable[[np.ndarray], np.ndarray], batch_size: int = 256) -> None:
+        if batch_size < 1:
+            raise ConfigError.invalid("batch_size", "must be at least 1", batch_size)
+        self.score = score
+        self.batch_size = batch_size
+        self.invocations = 0  # model calls (micro-batches)
+        self.windows = 0  # windows scored
+
+    def process(self, batch: list[Window]) -> list[Scored]:
+        if not batch:
+            return []
+        x = np.stack([w.values for w in batch]).astype(np.float32)
+        scores = np.empty(len(batch))
+        for start in range(0, len(batch), self.batch_size):
+            scores[start : start + self.batch_size] = self.score(x[start : start + self.batch_size])
+            self.invocations += 1
+        self.windows += len(batch)
+        return [Scored(w.record, float(s)) for w, s in zip(batch, scores.tolist(), strict=True)]
