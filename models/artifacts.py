@@ -19,7 +19,15 @@ import orjson
 
 from edgewatch.errors import ConfigError, DataError
 
-__all__ = ["CARD_VERSION", "OnnxModel", "load_card", "load_model", "sha256_of", "write_card"]
+__all__ = [
+    "CARD_VERSION",
+    "OnnxModel",
+    "load_card",
+    "load_model",
+    "open_session",
+    "sha256_of",
+    "write_card",
+]
 
 CARD_VERSION = 1
 _REQUIRED = ("name", "onnx", "sha256", "channels", "seq_len", "scaling", "threshold")
@@ -98,8 +106,13 @@ def load_model(card_path: Path, threads: int = 1) -> OnnxModel:
             f"sha256 {digest} does not match the card's {card['sha256']}; "
             "the artifact is corrupt or was replaced",
         )
+    return OnnxModel(card, open_session(onnx_path, threads))
+
+
+def open_session(onnx_path: Path, threads: int = 1) -> ort.InferenceSession:
+    """The one way sessions are built (training-time evaluation included): with dynamic INT8 the
+    thread count changes the arithmetic, so evaluation and serving must agree on it."""
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
-    session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
-    return OnnxModel(card, session)
+    return ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])

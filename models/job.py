@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from models.artifacts import load_model, sha256_of, write_card
-from models.export import export_onnx, quantize_int8
+from models.artifacts import open_session, sha256_of, write_card
+from models.export import INPUT, export_onnx, quantize_int8
 from models.metrics import best_threshold, evaluate
 from models.networks import build, count_parameters
 from models.train import Epoch, TrainConfig, predict, seed_everything, train
@@ -26,9 +26,9 @@ from models.windows import Splits
 __all__ = ["train_artifact"]
 
 
-def _ort_scores(card_path: Path, x: np.ndarray) -> np.ndarray:
-    model = load_model(card_path)
-    return np.concatenate([model.score(x[i : i + 8192]) for i in range(0, len(x), 8192)])
+def _ort_scores(session: Any, x: np.ndarray) -> np.ndarray:
+    runs = [session.run(None, {INPUT: x[i : i + 8192]})[0] for i in range(0, len(x), 8192)]
+    return np.concatenate(runs).reshape(-1).astype(np.float64)
 
 
 def train_artifact(
@@ -83,15 +83,15 @@ def train_artifact(
             "command": f"edgewatch train --dataset {splits.dataset} --seed {cfg.seed}",
         },
     }
-    write_card(card_path, card)
-    int8_val = _ort_scores(card_path, splits.val.x)
+    session = open_session(onnx_path)
+    int8_val = _ort_scores(session, splits.val.x)
     threshold = best_threshold(splits.val.y, int8_val)
     card["threshold"] = threshold
     card["metrics"] = {
         "threshold_chosen_on": "validation",
         "val_int8": evaluate(splits.val.y, int8_val, threshold).as_dict(),
         "test_int8": evaluate(
-            splits.test.y, _ort_scores(card_path, splits.test.x), threshold
+            splits.test.y, _ort_scores(session, splits.test.x), threshold
         ).as_dict(),
         "test_torch_fp32": torch_test.as_dict(),
     }

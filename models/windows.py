@@ -199,7 +199,7 @@ def fd001_splits(
         "source": "NASA C-MAPSS FD001",
         "label": "RUL <= 30",
         "val_units": sorted(val_units),
-        "pad_start": pad_start,
+        **({"pad_start": True} if pad_start else {}),
         "split": f"train units {1 - val_fraction:.0%}/{val_fraction:.0%} by unit (seed {seed}); "
         "official test set",
     }
