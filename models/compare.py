@@ -28,6 +28,7 @@ from models.variants import (
     collaborative,
     onnx_session,
     prune_and_finetune,
+    train_autoencoder,
     train_network,
 )
 from models.windows import Splits
@@ -136,6 +137,16 @@ def compare(
             )
         )
 
+    say("training the LSTM autoencoder on normal windows")
+    autoencoder = train_autoencoder(splits, cfg)
+    rows.append(
+        _row(
+            as_torch("LSTM autoencoder (normal windows only)", autoencoder, splits),
+            splits,
+            _latencies(autoencoder, splits, x_lat, latency_budget_s),
+        )
+    )
+
     sentinel = as_torch("sentinel", networks["sentinel_lstm"], splits)
     full = as_torch("full", networks["cnn_lstm"], splits)
     rows.append(_row(collaborative(sentinel, full, confidence, splits.val.x), splits, {}))
@@ -161,13 +172,18 @@ COLUMNS = (
 )  # fmt: skip
 
 
+_METRICS = ("f1", "precision", "recall", "roc_auc", "pr_auc")
+
+
 def markdown(dataset: str, rows: list[dict[str, Any]]) -> str:
     head = "| " + " | ".join(title for _, title in COLUMNS) + " |"
     rule = "|" + "|".join("---" for _ in COLUMNS) + "|"
 
-    def cell(value: object) -> str:
+    def cell(key: str, value: object) -> str:
         if isinstance(value, float):
-            return f"{value:.4f}" if value < 10 else f"{value:,.1f}"
+            if key in _METRICS:
+                return f"{value:.4f}"
+            return f"{value:,.1f}" if value >= 10 else f"{value:.2f}"
         return "" if value is None else f"{value:,}" if isinstance(value, int) else str(value)
 
     lines = [
@@ -178,5 +194,7 @@ def markdown(dataset: str, rows: list[dict[str, Any]]) -> str:
         head,
         rule,
     ]
-    lines += ["| " + " | ".join(cell(row.get(key)) for key, _ in COLUMNS) + " |" for row in rows]
+    lines += [
+        "| " + " | ".join(cell(key, row.get(key)) for key, _ in COLUMNS) + " |" for row in rows
+    ]
     return "\n".join(lines) + "\n"

@@ -21,6 +21,7 @@ __all__ = [
     "EdgeCnnLstm",
     "LstmAutoencoder",
     "LstmNet",
+    "ReconstructionError",
     "build",
     "count_parameters",
 ]
@@ -110,6 +111,19 @@ class LstmAutoencoder(nn.Module):
         repeated = h[-1].unsqueeze(1).expand(-1, x.shape[1], -1)
         decoded, _ = self.decoder(repeated)
         return torch.as_tensor(self.out(decoded))
+
+
+class ReconstructionError(nn.Module):
+    """Wraps an autoencoder so it scores like a classifier: one number per window, the mean
+    squared reconstruction error (higher = more anomalous; not a probability)."""
+
+    def __init__(self, autoencoder: nn.Module) -> None:
+        super().__init__()
+        self.autoencoder = autoencoder
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        error = (torch.as_tensor(self.autoencoder(x)) - x) ** 2
+        return error.mean(dim=(1, 2)).unsqueeze(1)
 
 
 #: name -> constructor taking the channel count (the classifiers of the comparison table).

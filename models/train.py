@@ -123,11 +123,14 @@ def train(
     cfg: TrainConfig,
     on_step: Callable[[int, int, int], None] | None = None,
     on_epoch: Callable[[Epoch], None] | None = None,
+    loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
 ) -> TrainResult:
-    """Fit ``model`` (seed first with `seed_everything`); return it with its best weights."""
+    """Fit ``model`` (seed first with `seed_everything`); return it with its best weights.
+
+    ``loss(output, y)`` defaults to the configured BCE or focal loss."""
     if len(train_set) == 0 or len(val_set) == 0:
         raise ConfigError("training needs non-empty train and validation windows")
-    loss = _loss_fn(cfg)
+    loss = loss or _loss_fn(cfg)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
         optimizer, factor=cfg.lr_factor, patience=cfg.lr_patience

@@ -19,11 +19,17 @@ from torch import nn
 from torch.nn.utils import prune
 
 from models.export import export_onnx, quantize_int8
-from models.networks import build
+from models.networks import LstmAutoencoder, ReconstructionError, build
 from models.train import TrainConfig, predict, seed_everything, train
-from models.windows import Splits
+from models.windows import Splits, WindowSet
 
-__all__ = ["Trained", "collaborative_scores", "prune_and_finetune", "train_network"]
+__all__ = [
+    "Trained",
+    "collaborative_scores",
+    "prune_and_finetune",
+    "train_autoencoder",
+    "train_network",
+]
 
 
 @dataclass
@@ -41,6 +47,27 @@ class Trained:
 def train_network(name: str, splits: Splits, cfg: TrainConfig) -> nn.Module:
     seed_everything(cfg.seed, cfg.threads)
     return train(build(name, len(splits.channels)), splits.train, splits.val, cfg).model
+
+
+def _normal(data: WindowSet) -> WindowSet:
+    keep = data.y == 0
+    return WindowSet(data.x[keep], data.y[keep])
+
+
+def train_autoencoder(splits: Splits, cfg: TrainConfig) -> nn.Module:
+    """An LSTM autoencoder fitted to the normal windows of train (early stopping on the normal
+    windows of validation): labels are never used beyond choosing which windows are normal, so
+    the same recipe serves streams without labels. Returns it wrapped as a window scorer."""
+    seed_everything(cfg.seed, cfg.threads)
+    model = ReconstructionError(LstmAutoencoder(len(splits.channels)))
+    result = train(
+        model,
+        _normal(splits.train),
+        _normal(splits.val),
+        cfg,
+        loss=lambda error, _: error.mean(),
+    )
+    return result.model
 
 
 def prune_and_finetune(
