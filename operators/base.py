@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
+import numpy as np
+
 from edgewatch.records import SensorRecord
 
 __all__ = ["Chain", "Detector", "Operator", "Scored"]
@@ -22,11 +24,21 @@ C = TypeVar("C")
 
 @dataclass(slots=True)
 class Scored:
-    """A record with its anomaly score and, once thresholded, its decision."""
+    """A record with its anomaly score and, once thresholded, its decision.
+
+    In the model cascade it also carries the prefilter's score, whether the gate woke the model
+    (a window not woken scores 0.0 and is decided normal), whether that wake was an audit sample,
+    the scaled window (for explanations) and the channels that explain an anomalous decision.
+    """
 
     record: SensorRecord
     score: float
     decision: bool = False
+    prefilter: float | None = None
+    woken: bool = True
+    audit: bool = False
+    values: np.ndarray | None = None
+    top_channels: tuple[str, ...] = ()
 
 
 class Operator(Protocol[A, B]):

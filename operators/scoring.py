@@ -1,8 +1,8 @@
 """`CardScaler` and `ModelScorer`: scale windows as the model was trained, score them in batches.
 
 The scaler applies the model card's statistics: per asset where the card has the asset (the
-simulated fleet), else the card's global statistics. The scorer sends a whole batch of windows
-to the model in micro-batches of at most ``batch_size`` and returns `Scored` items.
+simulated fleet), else the card's global statistics. The scorer sends the batch's woken windows
+to the model in micro-batches of at most ``batch_size`` and returns a `Scored` item per window.
 """
 
 from __future__ import annotations
@@ -51,12 +51,26 @@ class ModelScorer:
         self.windows = 0  # windows scored
 
     def process(self, batch: list[Window]) -> list[Scored]:
-        if not batch:
-            return []
-        x = np.stack([w.values for w in batch]).astype(np.float32)
-        scores = np.empty(len(batch))
-        for start in range(0, len(batch), self.batch_size):
-            scores[start : start + self.batch_size] = self.score(x[start : start + self.batch_size])
-            self.invocations += 1
-        self.windows += len(batch)
-        return [Scored(w.record, float(s)) for w, s in zip(batch, scores.tolist(), strict=True)]
+        """Scores the woken windows; a window the gate did not wake scores 0.0."""
+        woken = [w for w in batch if w.woken]
+        scores = np.zeros(len(woken))
+        if woken:
+            x = np.stack([w.values for w in woken]).astype(np.float32)
+            for start in range(0, len(woken), self.batch_size):
+                scores[start : start + self.batch_size] = self.score(
+                    x[start : start + self.batch_size]
+                )
+                self.invocations += 1
+            self.windows += len(woken)
+        found = iter(scores.tolist())
+        return [
+            Scored(
+                w.record,
+                next(found) if w.woken else 0.0,
+                prefilter=w.prefilter,
+                woken=w.woken,
+                audit=w.audit,
+                values=w.values,
+            )
+            for w in batch
+        ]

@@ -8,7 +8,7 @@ yields no window. ``stride`` emits a window every ``stride``-th record of an ass
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,10 +21,14 @@ __all__ = ["CountWindows", "Window"]
 
 @dataclass(slots=True)
 class Window:
-    """The newest record and the ``(seq_len, channels)`` readings that end with it."""
+    """The newest record and the ``(seq_len, channels)`` readings that end with it; the
+    prefilter and the gate fill in ``prefilter``, ``woken`` and ``audit``."""
 
     record: SensorRecord
     values: np.ndarray
+    prefilter: float | None = None
+    woken: bool = True
+    audit: bool = False
 
 
 class _AssetState:
@@ -53,6 +57,11 @@ class CountWindows:
 
     def __len__(self) -> int:
         return len(self.states)
+
+    def evict(self, assets: Iterable[str]) -> None:
+        """Forget these assets (their partition moved away); they warm up again if they return."""
+        for asset in assets:
+            self.states.pop(asset, None)
 
     def process(self, batch: list[SensorRecord]) -> list[Window]:
         out: list[Window] = []

@@ -10,9 +10,12 @@ from hypothesis import strategies as st
 
 from edgewatch.records import SensorRecord
 from operators import Chain, Detector, EWZScore, PerAsset, Threshold
+from operators.prefilter import GaussianChannels, HalfSpaceTreesDetector
 
 DETECTORS: dict[str, Callable[[], Detector]] = {
     "ewzscore": lambda: EWZScore(0.1, warmup=3),
+    "hst": lambda: HalfSpaceTreesDetector(["a", "b"], clip=1_000.0, seed=1),
+    "gaussian": lambda: GaussianChannels(["a", "b"], grace_period=3),
 }
 
 readings = st.lists(

@@ -32,3 +32,17 @@ def test_counts_match_numpy(pairs: list[tuple[int | None, bool]]) -> None:
     assert confusion.recall == (tp / (tp + fn) if tp + fn else 0.0)
     if tp:
         assert np.isclose(confusion.f1, 2 * tp / (2 * tp + fp + fn))
+
+
+def test_event_recall_counts_segments_and_delays() -> None:
+    from operators.evaluation import EventRecall
+
+    labels = [0, 1, 1, 1, 0, 0, 1, 1, 0]
+    decisions = [1, 0, 0, 1, 0, 0, 0, 0, 0]
+    batch = [
+        Scored(SensorRecord("a", 100 * i, i, {"x": 1.0}, "t", label), 0.0, bool(d))
+        for i, (label, d) in enumerate(zip(labels, decisions, strict=True))
+    ]
+    events = EventRecall()
+    assert events.update(batch) == [200, None]  # detected 200 ms in; the second one missed
+    assert (events.detected, events.missed, events.recall) == (1, 1, 0.5)

@@ -1,0 +1,113 @@
+"""`Cascade`: the detector the pipeline runs, composed of the small operators.
+
+records -> `CountWindows` -> `CardScaler` -> `Prefilter` -> `Gate` -> `ModelScorer` (woken
+windows only) -> `Threshold` -> `Explain` -> one `Scored` per window. Records that complete no
+window yet (an asset's warm-up, or between strides) yield nothing and are counted in
+``windows.warming``. `from_card` builds one from a model card and a scoring function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import numpy as np
+
+from edgewatch.records import SensorRecord
+from operators.base import Scored
+from operators.explain import Explain
+from operators.gate import Gate
+from operators.prefilter import LearnPolicy, Prefilter, make_detector
+from operators.scoring import CardScaler, ModelScorer
+from operators.threshold import Threshold
+from operators.windowing import CountWindows
+
+__all__ = ["Cascade"]
+
+
+class Cascade:
+    def __init__(
+        self,
+        windows: CountWindows,
+        scaler: CardScaler,
+        prefilter: Prefilter,
+        gate: Gate,
+        scorer: ModelScorer,
+        threshold: Threshold,
+        explain: Explain,
+    ) -> None:
+        self.windows, self.scaler, self.prefilter, self.gate = windows, scaler, prefilter, gate
+        self.scorer, self.threshold, self.explain = scorer, threshold, explain
+
+    @classmethod
+    def from_card(
+        cls,
+        card: Mapping[str, Any],
+        score: Callable[[np.ndarray], np.ndarray],
+        *,
+        prefilter: str = "ewzscore",
+        learn: LearnPolicy = "normal",
+        relearn_after: int = 500,
+        wake_rate: float | None = None,
+        audit_every: int = 0,
+        hold: int = 100,
+        calibration: int = 5_000,
+        stride: int = 1,
+        batch_size: int = 256,
+        threshold: float | None = None,
+        top_channels: int = 3,
+        max_assets: int = 100_000,
+        seed: int = 42,
+    ) -> Cascade:
+        """``threshold`` None = the card's (chosen on validation when the model was trained)."""
+        channels = list(card["channels"])
+        gate = Gate(wake_rate, audit_every, calibration, hold)
+        return cls(
+            CountWindows(channels, int(card["seq_len"]), stride),
+            CardScaler(card["scaling"]),
+            Prefilter(
+                make_detector(prefilter, channels, seed),
+                channels,
+                learn=learn,
+                relearn_after=relearn_after,
+                gate=gate,
+                max_assets=max_assets,
+            ),
+            gate,
+            ModelScorer(score, batch_size),
+            Threshold(float(card["threshold"]) if threshold is None else threshold),
+            Explain(channels, top_channels),
+        )
+
+    def __len__(self) -> int:
+        """Assets with state."""
+        return len(self.windows)
+
+    @property
+    def warming(self) -> int:
+        """Records so far that completed no window."""
+        return self.windows.warming
+
+    @property
+    def invocations(self) -> int:
+        """Model calls (micro-batches) so far."""
+        return self.scorer.invocations
+
+    @property
+    def threshold_value(self) -> float:
+        return self.threshold.value
+
+    def evict(self, assets: Iterable[str]) -> None:
+        """Drop the state of ``assets`` (their partitions moved to another member)."""
+        assets = list(assets)
+        self.windows.evict(assets)
+        self.prefilter.evict(assets)
+        self.gate.evict(assets)
+
+    def process(self, batch: list[SensorRecord]) -> list[Scored]:
+        windows = self.gate.process(self.prefilter.process(self.scaler.process(
+            self.windows.process(batch)
+        )))  # fmt: skip
+        scored = self.explain.process(self.threshold.process(self.scorer.process(windows)))
+        self.gate.confirm(s.record.asset for s in scored if s.decision)
+        return scored

@@ -1,0 +1,106 @@
+"""`Gate`: decide which windows wake the model, at a target wake rate, with audit samples.
+
+The threshold is the ``1 - wake_rate`` quantile of the last ``calibration`` prefilter scores
+(river's exact `RollingQuantile`; its P² estimator of all scores settled far from the true
+quantile on skewed scores): a window is woken when its score reaches the threshold computed
+*before* the score is added (score before learn). Until ``calibration`` scores have been seen
+every window is woken. ``audit_every = N`` wakes every N-th window the gate would have
+skipped, so the rate at which the model flags audited windows measures what the gate misses.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+from river import stats
+
+from edgewatch.errors import ConfigError
+from operators.windowing import Window
+
+__all__ = ["Gate"]
+
+
+class Gate:
+    """``wake_rate=None`` disables the gate: every window is woken."""
+
+    def __init__(
+        self,
+        wake_rate: float | None,
+        audit_every: int = 0,
+        calibration: int = 5_000,
+        hold: int = 0,
+    ) -> None:
+        if wake_rate is not None and not 0.0 < wake_rate <= 1.0:
+            raise ConfigError.invalid(
+                "wake_rate", "must be in (0, 1], or unset to disable", wake_rate
+            )
+        if audit_every < 0 or calibration < 1 or hold < 0:
+            raise ConfigError.invalid(
+                "audit_every/calibration/hold",
+                "must be >= 0, >= 1 and >= 0",
+                (audit_every, calibration, hold),
+            )
+        self.wake_rate = wake_rate
+        self.audit_every = audit_every
+        self.calibration = calibration
+        self.quantile = (
+            stats.RollingQuantile(1.0 - wake_rate, window_size=calibration)
+            if wake_rate is not None
+            else None
+        )
+        self.seen = 0
+        self.woken = 0
+        self.audited = 0
+        self.hold = hold
+        self.held: dict[str, int] = {}  # asset -> windows it stays woken
+        self._skipped = 0  # windows skipped since the last audit sample
+
+    def confirm(self, assets: Iterable[str]) -> None:
+        """The model found these assets anomalous: keep them woken for ``hold`` windows."""
+        if self.hold:
+            for asset in assets:
+                self.held[asset] = self.hold
+
+    def evict(self, assets: Iterable[str]) -> None:
+        for asset in assets:
+            self.held.pop(asset, None)
+
+    @property
+    def threshold(self) -> float:
+        """The score from which windows wake (inf while calibrating or when disabled: then no
+        window counts as anomalous to the prefilter's learning)."""
+        if self.quantile is None or self.seen < self.calibration:
+            return math.inf
+        value = self.quantile.get()
+        return math.inf if value is None else float(value)
+
+    def process(self, batch: list[Window]) -> list[Window]:
+        if self.quantile is None:
+            self.seen += len(batch)
+            self.woken += len(batch)
+            return batch
+        for window in batch:
+            score = window.prefilter if window.prefilter is not None else math.inf
+            calibrating = self.seen < self.calibration
+            window.woken = calibrating or score >= self.threshold
+            asset = window.record.asset
+            left = self.held.get(asset)
+            if left is not None:
+                window.woken = True
+                if left > 1:
+                    self.held[asset] = left - 1
+                else:
+                    del self.held[asset]
+            window.audit = False
+            if not window.woken and self.audit_every:
+                self._skipped += 1
+                if self._skipped >= self.audit_every:
+                    window.woken = window.audit = True
+                    self._skipped = 0
+                    self.audited += 1
+            self.woken += window.woken
+            if math.isfinite(score):
+                self.quantile.update(score)
+            self.seen += 1
+        return batch

@@ -1,0 +1,79 @@
+"""`IncidentTracker`: turn per-window decisions into incidents that open, update and resolve.
+
+Per asset, an incident opens when at least ``k`` of the last ``m`` windows were decided
+anomalous; while open, an ``updated`` event follows new anomalous windows at most once every
+``update_ms`` of event time; it resolves at the first window that arrives ``quiet_ms`` (event
+time) after the last anomalous one. The id derives from the asset and the seq of the opening
+record, so a replay of the same stream yields the same ids.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from collections.abc import Iterable
+
+from edgewatch.errors import ConfigError
+from edgewatch.incidents import Incident, IncidentEvent
+from operators.base import Scored
+
+__all__ = ["IncidentTracker"]
+
+
+class _AssetState:
+    __slots__ = ("incident", "last_update_ms", "recent", "why")
+
+    def __init__(self, m: int) -> None:
+        self.recent: deque[bool] = deque(maxlen=m)
+        self.incident: Incident | None = None
+        self.last_update_ms = 0
+        self.why: Counter[str] = Counter()
+
+
+class IncidentTracker:
+    def __init__(
+        self, k: int = 3, m: int = 5, quiet_ms: int = 30_000, update_ms: int = 60_000
+    ) -> None:
+        if not 1 <= k <= m:
+            raise ConfigError.invalid("k/m", "must satisfy 1 <= k <= m", (k, m))
+        if quiet_ms < 0 or update_ms < 0:
+            raise ConfigError.invalid("quiet_ms/update_ms", "must be >= 0", (quiet_ms, update_ms))
+        self.k, self.m, self.quiet_ms, self.update_ms = k, m, quiet_ms, update_ms
+        self.states: dict[str, _AssetState] = {}
+
+    @property
+    def open(self) -> int:
+        return sum(1 for s in self.states.values() if s.incident is not None)
+
+    def evict(self, assets: Iterable[str]) -> None:
+        for asset in assets:
+            self.states.pop(asset, None)
+
+    def process(self, batch: list[Scored]) -> list[IncidentEvent]:
+        events: list[IncidentEvent] = []
+        for item in batch:
+            r = item.record
+            state = self.states.get(r.asset)
+            if state is None:
+                state = self.states[r.asset] = _AssetState(self.m)
+            state.recent.append(item.decision)
+            incident = state.incident
+            if incident is None:
+                if item.decision and sum(state.recent) >= self.k:
+                    state.why = Counter(item.top_channels)
+                    state.incident = Incident.open(r.asset, r.seq, r.ts, item.score, r.source)
+                    state.last_update_ms = r.ts
+                    events.append(state.incident.event("opened", r.ts, _top(state.why)))
+            elif item.decision:
+                state.why.update(item.top_channels)
+                incident.observe(r.ts, item.score)
+                if r.ts - state.last_update_ms >= self.update_ms:
+                    state.last_update_ms = r.ts
+                    events.append(incident.event("updated", r.ts, _top(state.why)))
+            elif r.ts - incident.last_anomalous_ts >= self.quiet_ms:
+                events.append(incident.event("resolved", r.ts, _top(state.why)))
+                state.incident = None
+        return events
+
+
+def _top(why: Counter[str], n: int = 3) -> tuple[str, ...]:
+    return tuple(name for name, _ in why.most_common(n))

@@ -1,0 +1,159 @@
+"""The statistical prefilter: a River detector per asset scoring each window's newest reading.
+
+Three detectors, selected by name (`PREFILTERS`): ``ewzscore`` (`EWZScore`, river.stats),
+``hst`` (river's HalfSpaceTrees on readings clipped to a fixed range of the scaled values) and
+``gaussian`` (one river GaussianScorer per channel, the score is the largest). All follow the
+River contract: score before learn, higher = more anomalous.
+
+Whether anomalous windows are learned is a setting. ``learn="all"`` adapts to everything, so a
+lasting fault soon looks normal. ``learn="normal"`` skips windows the gate would wake, so an
+anomaly does not teach the baseline; but then a level shift that is the new normal would freeze
+the baseline for good, so after ``relearn_after`` skipped windows in a row the asset learns again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Literal, Protocol, cast
+
+from river import anomaly
+
+from edgewatch.errors import ConfigError
+from operators.base import Detector
+from operators.windowing import Window
+from operators.zscore import EWZScore
+
+__all__ = ["PREFILTERS", "GaussianChannels", "HalfSpaceTreesDetector", "Prefilter", "make_detector"]
+
+PREFILTERS = ("ewzscore", "hst", "gaussian")
+LearnPolicy = Literal["all", "normal"]
+
+
+class _Unsupervised(Protocol):
+    def score_one(self, x: dict[str, float]) -> float: ...
+    def learn_one(self, x: dict[str, float]) -> None: ...
+
+
+class _Univariate(Protocol):
+    def score_one(self, x: None, y: float) -> float: ...
+    def learn_one(self, x: None, y: float) -> None: ...
+
+
+# river's anomaly module is untyped: give its constructors the signatures used here.
+_hst = cast("Callable[..., _Unsupervised]", anomaly.HalfSpaceTrees)
+_gaussian = cast("Callable[..., _Univariate]", anomaly.GaussianScorer)
+
+
+class HalfSpaceTreesDetector:
+    """river's HalfSpaceTrees on scaled readings clipped to [-clip, clip] (its feature range)."""
+
+    def __init__(self, channels: Sequence[str], clip: float = 6.0, seed: int = 42) -> None:
+        self.clip = clip
+        limits = dict.fromkeys(channels, (-clip, clip))
+        self.model = _hst(n_trees=10, height=8, window_size=250, limits=limits, seed=seed)
+
+    def _clipped(self, x: Mapping[str, float]) -> dict[str, float]:
+        c = self.clip
+        return {k: min(max(v, -c), c) for k, v in x.items()}
+
+    def score_one(self, x: Mapping[str, float]) -> float:
+        return float(self.model.score_one(self._clipped(x)))
+
+    def learn_one(self, x: Mapping[str, float]) -> None:
+        self.model.learn_one(self._clipped(x))
+
+
+class GaussianChannels:
+    """One river GaussianScorer per channel; the score is the largest over the channels."""
+
+    def __init__(self, channels: Sequence[str], grace_period: int = 100) -> None:
+        self.scorers = {c: _gaussian(grace_period=grace_period) for c in channels}
+
+    def score_one(self, x: Mapping[str, float]) -> float:
+        return max((float(self.scorers[k].score_one(None, v)) for k, v in x.items()), default=0.0)
+
+    def learn_one(self, x: Mapping[str, float]) -> None:
+        for k, v in x.items():
+            self.scorers[k].learn_one(None, v)
+
+
+def make_detector(kind: str, channels: Sequence[str], seed: int = 42) -> Callable[[], Detector]:
+    """A factory of fresh per-asset detectors of ``kind`` (one of `PREFILTERS`)."""
+    if kind == "ewzscore":
+        return lambda: EWZScore(fading_factor=0.0005, warmup=50)
+    if kind == "hst":
+        return lambda: HalfSpaceTreesDetector(channels, seed=seed)
+    if kind == "gaussian":
+        return lambda: GaussianChannels(channels)
+    raise ConfigError.invalid("prefilter", f"must be one of: {', '.join(PREFILTERS)}", kind)
+
+
+class LearnGate(Protocol):
+    """What the prefilter asks of the gate: the score from which a window is woken."""
+
+    @property
+    def threshold(self) -> float: ...
+
+
+class Prefilter:
+    """Scores each window's newest (scaled) reading with its asset's detector, then learns it
+    according to ``learn`` (see the module doc); ``gate`` supplies the threshold for that."""
+
+    def __init__(
+        self,
+        factory: Callable[[], Detector],
+        channels: Sequence[str],
+        *,
+        learn: LearnPolicy = "normal",
+        relearn_after: int = 500,
+        gate: LearnGate | None = None,
+        max_assets: int = 100_000,
+    ) -> None:
+        if learn not in ("all", "normal"):
+            raise ConfigError.invalid("learn", "must be 'all' or 'normal'", learn)
+        if relearn_after < 1 or max_assets < 1:
+            raise ConfigError.invalid(
+                "relearn_after/max_assets", "must be at least 1", (relearn_after, max_assets)
+            )
+        self.factory = factory
+        self.channels = list(channels)
+        self.learn = learn
+        self.relearn_after = relearn_after
+        self.gate = gate
+        self.max_assets = max_assets
+        self.detectors: dict[str, Detector] = {}
+        self.skipped: dict[str, int] = {}  # consecutive windows not learned, per asset
+
+    def __len__(self) -> int:
+        return len(self.detectors)
+
+    def evict(self, assets: Iterable[str]) -> None:
+        for asset in assets:
+            self.detectors.pop(asset, None)
+            self.skipped.pop(asset, None)
+
+    def _detector(self, asset: str) -> Detector:
+        detector = self.detectors.get(asset)
+        if detector is None:
+            if len(self.detectors) >= self.max_assets:
+                raise ConfigError.invalid(
+                    "max_assets", "is reached; raise it to track more assets", self.max_assets
+                )
+            detector = self.detectors[asset] = self.factory()
+            self.skipped[asset] = 0
+        return detector
+
+    def process(self, batch: list[Window]) -> list[Window]:
+        names = self.channels
+        limit = float("inf") if self.gate is None or self.learn == "all" else self.gate.threshold
+        for window in batch:
+            asset = window.record.asset
+            detector = self._detector(asset)
+            x = dict(zip(names, window.values[-1].tolist(), strict=True))
+            score = window.prefilter = detector.score_one(x)
+            if score < limit or self.skipped[asset] >= self.relearn_after:
+                detector.learn_one(x)
+                self.skipped[asset] = 0
+            else:
+                self.skipped[asset] += 1
+        return batch
