@@ -35,6 +35,7 @@ class Detection:
     model: str
     model_version: str
     prefilter_score: float | None = None
+    woken: bool = True  # False: the gate skipped the model and the window was decided normal
     top_channels: list[str] = field(default_factory=list)
     label: int | None = None
     source: str = ""
@@ -53,6 +54,7 @@ class Detection:
                 "seq": self.seq,
                 "score": self.score,
                 "prefilter_score": self.prefilter_score,
+                "woken": self.woken,
                 "threshold": self.threshold,
                 "decision": self.decision,
                 "model": self.model,

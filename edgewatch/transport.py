@@ -48,8 +48,8 @@ class Message(Protocol):
 class MessageSource(Protocol):
     def poll(self, timeout_ms: int, max_records: int) -> Sequence[Message]: ...
     def commit(self, offsets: Offsets) -> None: ...
-    def assigned(self) -> bool:
-        """True once this member owns at least one partition."""
+    def assignment(self) -> set[TopicPartition]:
+        """The partitions this member owns now (empty before the group assigns any)."""
         ...
 
     def lag(self) -> int | None:
@@ -155,8 +155,12 @@ class MemorySource:
         for tp, offset in offsets.items():
             self.broker.committed[(self.group, tp)] = offset
 
-    def assigned(self) -> bool:
-        return True
+    def assignment(self) -> set[TopicPartition]:
+        return {
+            (topic, p)
+            for topic in self.topics
+            for p in range(len(self.broker.topics.get(topic, [])))
+        }
 
     def lag(self) -> int | None:
         committed = self.broker.committed

@@ -21,16 +21,25 @@ from edgewatch.errors import ConfigError, DataError
 
 __all__ = [
     "CARD_VERSION",
+    "SHIPPED",
     "OnnxModel",
     "load_card",
     "load_model",
     "open_session",
     "sha256_of",
+    "shipped_card",
     "write_card",
 ]
 
 CARD_VERSION = 1
+#: The artifacts shipped with the package, built by `edgewatch train --dataset simulated|fd001`.
+SHIPPED = Path(__file__).resolve().parent / "artifacts"
 _REQUIRED = ("name", "onnx", "sha256", "channels", "seq_len", "scaling", "threshold")
+
+
+def shipped_card(dataset: str) -> Path:
+    """The card of the shipped INT8 Edge-1DCNN-LSTM for ``dataset`` (simulated or fd001)."""
+    return SHIPPED / f"{dataset}-edge_cnn_lstm-int8.json"
 
 
 def sha256_of(path: Path) -> str:

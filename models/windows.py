@@ -23,7 +23,13 @@ from numpy.lib.stride_tricks import sliding_window_view
 from edgewatch.errors import ConfigError
 from producers.cmapss import CHANNELS as FD001_CHANNELS
 from producers.cmapss import load_fd001
-from producers.simulated import CHANNEL, FleetSpec, simulate_fleet
+from producers.simulated import (
+    CHANNEL,
+    SPLIT_FRACTIONS,
+    FleetSpec,
+    simulate_fleet,
+    split_bounds,
+)
 
 __all__ = [
     "Scaling",
@@ -133,23 +139,24 @@ def _check(seq_len: int) -> None:
 
 
 def simulated_splits(
-    seq_len: int = 10, spec: FleetSpec | None = None, fractions: tuple[float, float] = (0.7, 0.15)
+    seq_len: int = 10,
+    spec: FleetSpec | None = None,
+    fractions: tuple[float, float] = SPLIT_FRACTIONS,
 ) -> Splits:
     """Each asset's series cut by time: first 70% train, next 15% validation, the rest test."""
     _check(seq_len)
     fleet = simulate_fleet(spec or FleetSpec())
     parts: dict[str, list[Segment]] = {"train": [], "val": [], "test": []}
-    n = fleet.spec.points
-    cuts = [0, round(n * fractions[0]), round(n * (fractions[0] + fractions[1])), n]
+    bounds = split_bounds(fleet.spec.points, fractions)
     for a, asset in enumerate(fleet.asset_ids):
-        for name, lo, hi in zip(parts, cuts[:-1], cuts[1:], strict=True):
+        for name, (lo, hi) in bounds.items():
             parts[name].append(Segment(asset, fleet.values[a, lo:hi, None], fleet.labels[a, lo:hi]))
     scaling = fit_scaling(parts["train"], "per_asset")
     sets = {name: window(segs, scaling, seq_len) for name, segs in parts.items()}
     description = {
         "generator": "producers.simulated",
         "seed": fleet.spec.seed,
-        "points": n,
+        "points": fleet.spec.points,
         "assets": fleet.spec.assets,
         "split": "by time per asset 70/15/15",
     }

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from functools import partial
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -96,26 +98,47 @@ def run(
     detections_topic: Annotated[str | None, typer.Option(help="Topic for detections.")] = None,
     dlq_topic: Annotated[str | None, typer.Option(help="Dead-letter topic.")] = None,
     group_id: Annotated[str | None, typer.Option(help="Consumer group.")] = None,
+    incidents_topic: Annotated[str | None, typer.Option(help="Topic for incident events.")] = None,
     emit: Annotated[str | None, typer.Option(help="'anomalies' (default) or 'all'.")] = None,
+    model: Annotated[
+        Path | None, typer.Option(help="Model card (.json); default: the shipped simulated one.")
+    ] = None,
+    prefilter: Annotated[
+        str | None, typer.Option(help="Prefilter: ewzscore (default), hst or gaussian.")
+    ] = None,
+    wake_rate: Annotated[
+        float | None, typer.Option(help="Share of windows that wake the model (default: all).")
+    ] = None,
+    audit_every: Annotated[
+        int | None, typer.Option(help="Also wake every N-th window the gate skips.")
+    ] = None,
     metrics_port: MetricsPortOpt = None,
     config: ConfigOpt = None,
     log_level: LogOpt = None,
 ) -> None:
-    """Run one consumer-group member until SIGTERM or Ctrl-C."""
-    from pipeline.app import open_member
-    from pipeline.kafka import ensure_topics
+    """Run one consumer-group member until SIGTERM or Ctrl-C (the batch in hand is finished and
+    committed first)."""
+    from pipeline.app import ensure_member_topics, open_member
     from pipeline.metrics import MetricsServer
 
     kafka = {
         "input_topic": input_topic,
         "detections_topic": detections_topic,
         "dlq_topic": dlq_topic,
+        "incidents_topic": incidents_topic,
         "group_id": group_id,
+    }
+    detector = {
+        "model": model,
+        "prefilter": prefilter,
+        "wake_rate": wake_rate,
+        "audit_every": audit_every,
     }
     settings = load_settings(
         config,
         bootstrap_servers,
         kafka=kafka,
+        detector=detector,
         emit=emit,
         metrics_port=metrics_port,
         log_level=log_level,
@@ -127,10 +150,7 @@ def run(
             "EDGEWATCH_KAFKA__BOOTSTRAP_SERVERS); `edgewatch broker` starts a local one"
         )
     stop = stop_on_signals()
-    ensure_topics(
-        k.bootstrap_servers,
-        {k.input_topic: k.partitions, k.detections_topic: k.partitions, k.dlq_topic: 1},
-    )
+    ensure_member_topics(k.bootstrap_servers, k)
     with (
         open_member(settings, k.bootstrap_servers) as member,
         MetricsServer(member.metrics.registry, settings.metrics_host, settings.metrics_port) as srv,
@@ -138,6 +158,57 @@ def run(
         console.print(f"member of group {k.group_id!r} on {k.input_topic!r}; metrics: {srv.url}")
         member.run(stop, k.poll_timeout_ms, k.max_poll_records)
     console.print(f"stopped: {member.consumed:,} records, {member.detections:,} detections")
+
+
+@app.command()
+def evaluate(
+    dataset: Annotated[str, typer.Option(help="simulated or fd001.")] = "simulated",
+    model: Annotated[
+        Path | None, typer.Option(help="Model card; default: the shipped one for the data set.")
+    ] = None,
+    path: Annotated[Path | None, typer.Option(help="fd001: folder of the C-MAPSS files.")] = None,
+    wake_rate: Annotated[
+        list[float] | None,
+        typer.Option(help="Gate target wake rate; repeat to sweep. Default: off, 0.3, 0.5."),
+    ] = None,
+    prefilter: Annotated[str | None, typer.Option(help="ewzscore, hst or gaussian.")] = None,
+    out: Annotated[Path, typer.Option(help="Results folder; a sub-folder per data set.")] = Path(
+        "results"
+    ),
+    config: ConfigOpt = None,
+    log_level: LogOpt = None,
+) -> None:
+    """Stream the test split through the cascade (no broker): F1, events and wake rate per gate."""
+    import orjson
+    from rich.progress import Progress, TaskID
+
+    def _advance(task: TaskID, completed: int) -> None:
+        progress.update(task, completed=completed)
+
+    from models.artifacts import load_model, shipped_card
+    from pipeline.evaluate import evaluate_stream, markdown, test_records
+    from producers.datasets import default_data_dir
+
+    if dataset not in ("simulated", "fd001"):
+        raise ConfigError.invalid("--dataset", "must be simulated or fd001", dataset)
+    settings = load_settings(config, None, detector={"prefilter": prefilter}, log_level=log_level)
+    folder = path or (settings.data_dir or default_data_dir()) / "cmapss"
+    artifact = load_model(model or shipped_card(dataset))
+    records = test_records(dataset, folder)
+    rows = []
+    targets: list[float | None] = list(wake_rate) if wake_rate else [None, 0.3, 0.5]
+    with Progress(console=console) as progress:
+        for target in targets:
+            cfg = settings.detector.model_copy(update={"wake_rate": target})
+            task = progress.add_task(f"gate {target or 'off'}", total=len(records))
+            result = evaluate_stream(records, artifact, cfg, on_progress=partial(_advance, task))
+            rows.append(result.as_dict())
+    text = markdown(dataset, artifact.card, settings.detector, rows)
+    folder_out = out / dataset
+    folder_out.mkdir(parents=True, exist_ok=True)
+    (folder_out / "evaluate.json").write_bytes(orjson.dumps(rows, option=orjson.OPT_INDENT_2))
+    (folder_out / "evaluate.md").write_text(text)
+    typer.echo(text)
 
 
 @app.callback(invoke_without_command=True)

@@ -50,7 +50,7 @@ class JsonLinesSink:
 
 #: Data-set-specific replay options and the data sets they apply to.
 _APPLIES_TO: dict[str, tuple[str, ...]] = {
-    "split": ("fd001",),
+    "split": ("simulated", "fd001"),
     "cycle_ms": ("fd001",),
     "windows": ("metropt", "csv"),
     "timestamp_column": ("csv",),
@@ -82,7 +82,10 @@ def replay(
     loop_forever: Annotated[bool, Opt("--loop", help="Repeat until stopped.")] = False,
     dry_run: Annotated[bool, Opt(help="JSON lines to stdout; no broker.")] = False,
     split: Annotated[
-        Literal["train", "test"] | None, Opt(help="fd001: which split (default train).")
+        Literal["train", "val", "test"] | None,
+        Opt(
+            help="simulated: train/val/test by time (default all); fd001: train (default) or test."
+        ),
     ] = None,
     cycle_ms: Annotated[
         int | None, Opt(min=1, help="fd001: event time per cycle in ms (default 1000).")

@@ -21,6 +21,7 @@ from rich.progress import (
 )
 
 from edgewatch.errors import DependencyMissingError
+from models.artifacts import SHIPPED
 from pipeline.cli_common import ConfigOpt, LogOpt, console, load_settings
 from pipeline.settings import Settings
 from producers.datasets import default_data_dir
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 __all__ = ["models_app", "train_command"]
 
 Opt = typer.Option
-ARTIFACTS = Path(__file__).resolve().parents[1] / "models" / "artifacts"
+ARTIFACTS = SHIPPED  # default of --out and --artifacts
 DatasetOpt = Annotated[Literal["simulated", "fd001"], Opt(help="simulated or fd001.")]
 PathOpt = Annotated[Path | None, Opt(help="fd001: folder of the C-MAPSS files.")]
 SeedOpt = Annotated[int, Opt(help="Seed of every random choice.")]

@@ -21,9 +21,9 @@ from rich.table import Table
 
 from edgewatch.errors import BrokerError
 from operators.evaluation import Confusion
-from pipeline.app import open_member
+from pipeline.app import ensure_member_topics, open_member
 from pipeline.broker import EmbeddedBroker
-from pipeline.kafka import KafkaSink, ensure_topics
+from pipeline.kafka import KafkaSink
 from pipeline.member import Member
 from pipeline.metrics import MetricsServer
 from pipeline.settings import Settings
@@ -46,6 +46,11 @@ class DemoResult:
     p50_ms: float
     p99_ms: float
     assets: int
+    warmup: int  # records that completed no window
+    wake_rate: float  # windows the gate woke the model for
+    incidents: int  # incidents opened
+    events_detected: int  # labelled anomaly segments detected / ended
+    events_total: int
     metrics_url: str
     interrupted: bool = False  # Ctrl-C ended the run early
 
@@ -71,7 +76,13 @@ def run_demo(
             "kafka": k.model_copy(
                 update={
                     name: f"{getattr(k, name)}.demo-{run_id}"
-                    for name in ("input_topic", "detections_topic", "dlq_topic", "group_id")
+                    for name in (
+                        "input_topic",
+                        "detections_topic",
+                        "dlq_topic",
+                        "incidents_topic",
+                        "group_id",
+                    )
                 }
             )
         }
@@ -82,11 +93,7 @@ def run_demo(
             with console.status("starting the embedded broker"):
                 bootstrap = stack.enter_context(EmbeddedBroker()).bootstrap_servers
         topics = settings.kafka
-        ensure_topics(
-            bootstrap,
-            {topics.input_topic: topics.partitions, topics.detections_topic: topics.partitions}
-            | {topics.dlq_topic: 1},
-        )
+        ensure_member_topics(bootstrap, topics)
         member = stack.enter_context(open_member(settings, bootstrap))
         server = stack.enter_context(
             MetricsServer(member.metrics.registry, settings.metrics_host, settings.metrics_port)
@@ -114,7 +121,12 @@ def run_demo(
             replay_rate=replay_stats.rate,
             p50_ms=stats.percentile(50) * 1000,
             p99_ms=stats.percentile(99) * 1000,
-            assets=member.tracked_assets() if member.tracked_assets else 0,
+            assets=len(member.detector),
+            warmup=member.warmup,
+            wake_rate=member.wake_rate,
+            incidents=member.incidents_opened,
+            events_detected=member.events.detected,
+            events_total=member.events.detected + member.events.missed,
             metrics_url=server.url,
             interrupted=interrupted,
         )
@@ -123,7 +135,7 @@ def run_demo(
 def _join(member: Member, started: float, timeout_s: float, console: Console) -> None:
     """Poll until the group assigns partitions, so replayed records do not wait for the join."""
     with console.status("joining the consumer group"):
-        while not member.source.assigned():
+        while not member.source.assignment():
             if time.monotonic() - started > timeout_s:
                 raise BrokerError(f"no partitions were assigned within {timeout_s:.0f} s")
             member.step(timeout_ms=100)
@@ -230,8 +242,12 @@ def summary_table(result: DemoResult) -> Table:
         ("records in", f"{result.consumed:,} of {result.expected:,}"),
         ("invalid (DLQ)", f"{result.invalid:,}"),
         ("assets", f"{result.assets:,}"),
+        ("warm-up records (no window yet)", f"{result.warmup:,}"),
+        ("model woken for", f"{result.wake_rate:.1%} of windows"),
         ("detections", f"{result.detections:,}"),
+        ("incidents opened", f"{result.incidents:,}"),
         ("precision / recall / F1", f"{c.precision:.3f} / {c.recall:.3f} / {c.f1:.3f}"),
+        ("anomaly events detected", f"{result.events_detected:,} of {result.events_total:,}"),
         ("labelled records", f"{c.labelled:,} (tp {c.tp:,}, fp {c.fp:,}, fn {c.fn:,})"),
         ("throughput", f"{result.throughput:,.0f} records/s"),
         ("replay rate", f"{result.replay_rate:,.0f} records/s"),

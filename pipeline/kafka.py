@@ -21,7 +21,7 @@ from kafka.structs import OffsetAndMetadata
 from kafka.structs import TopicPartition as KafkaTopicPartition
 
 from edgewatch.errors import BrokerError
-from edgewatch.transport import Message, Offsets
+from edgewatch.transport import Message, Offsets, TopicPartition
 
 __all__ = ["KafkaSink", "KafkaSource", "ensure_topics", "read_topic", "wait_ready"]
 
@@ -188,9 +188,8 @@ class KafkaSource:
         except KafkaError as exc:
             raise BrokerError(f"offset commit failed: {exc!r}") from exc
 
-    def assigned(self) -> bool:
-        """True once the group has assigned this member at least one partition."""
-        return bool(self._consumer.assignment())
+    def assignment(self) -> set[TopicPartition]:
+        return {(tp.topic, tp.partition) for tp in self._consumer.assignment()}
 
     def lag(self) -> int | None:
         """Messages behind the end of the assigned partitions (None before assignment)."""

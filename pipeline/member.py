@@ -1,10 +1,13 @@
 """`Member`: the processing loop of one consumer-group member.
 
-poll batch -> decode + validate (bad -> DLQ) -> detector -> detections -> flush -> commit.
+poll batch -> decode + validate + sequence check (bad -> DLQ) -> detector (the cascade) ->
+detections + incident events -> flush -> commit.
 
-At-least-once: offsets are committed only after every output of the batch (detections and DLQ
-messages) has been acknowledged by the broker. A crash re-processes at most the uncommitted batch;
-detection ids make the duplicates harmless.
+At-least-once: offsets are committed only after every output of the batch (detections, incident
+events and DLQ messages) has been acknowledged by the broker. A crash re-processes at most the
+uncommitted batch; detection and incident ids make the duplicates harmless. When a rebalance
+takes partitions away, the state of their assets is dropped, so it is rebuilt (and counted as
+warm-up) wherever they land, and never reused stale if they come back.
 """
 
 from __future__ import annotations
@@ -12,23 +15,38 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from time import perf_counter
+from typing import Protocol
 
 import numpy as np
 
 from edgewatch.detections import Detection, dlq_message
 from edgewatch.errors import RecordError
+from edgewatch.incidents import IncidentEvent
 from edgewatch.records import REASONS, SensorRecord, decode_record
 from edgewatch.transport import Message, MessageSink, MessageSource, TopicPartition
-from operators import Confusion, Operator, Scored
+from operators import Confusion, EventRecall, IncidentTracker, Scored, SequenceGuard
+from operators.sequence import SEQUENCE_REASONS
 from pipeline.metrics import STAGES, PipelineMetrics
 
-__all__ = ["DLQ_REASONS", "Member", "Topics"]
+__all__ = ["DLQ_REASONS", "Member", "StreamDetector", "Topics"]
 
 log = logging.getLogger(__name__)
-DLQ_REASONS = (*REASONS, "bad_key")
+DLQ_REASONS = (*REASONS, "bad_key", *SEQUENCE_REASONS)
+
+
+class StreamDetector(Protocol):
+    """What the member runs: `operators.Cascade` is the one the product ships."""
+
+    def process(self, batch: list[SensorRecord]) -> list[Scored]: ...
+    def evict(self, assets: Iterable[str]) -> None: ...
+    def __len__(self) -> int: ...
+    @property
+    def warming(self) -> int: ...
+    @property
+    def invocations(self) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +54,7 @@ class Topics:
     input: str
     detections: str
     dlq: str
+    incidents: str = "edgewatch.incidents"
 
 
 def _wall_ms() -> int:
@@ -49,39 +68,42 @@ class Member:
         self,
         source: MessageSource,
         sink: MessageSink,
-        detector: Operator[SensorRecord, Scored],
+        detector: StreamDetector,
         *,
         topics: Topics,
         metrics: PipelineMetrics,
         model: str,
         model_version: str,
         threshold: float,
+        incidents: IncidentTracker | None = None,
         emit_all: bool = False,
         wall_ms: Callable[[], int] = _wall_ms,
-        tracked_assets: Callable[[], int] | None = None,
     ) -> None:
         self.source, self.sink, self.detector = source, sink, detector
         self.topics, self.metrics = topics, metrics
         self.model, self.model_version, self.threshold = model, model_version, threshold
+        self.tracker = incidents if incidents is not None else IncidentTracker()
         self.emit_all = emit_all
         self.wall_ms = wall_ms
-        self.tracked_assets = tracked_assets
-        self.consumed = 0
-        self.invalid = 0
-        self.detections = 0
+        self.guard = SequenceGuard()
+        self.consumed = self.invalid = self.detections = self.warmup = 0
+        self.windows = self.woken = self.incidents_opened = 0
         self.confusion = Confusion()
+        self.events = EventRecall()
         self.first_ms: int | None = None
         self.last_ms: int | None = None
+        self._seen = (0, 0, 0)  # detector warming, model invocations, sequence gaps
+        self._partition_of: dict[str, TopicPartition] = {}
+        self._assignment: set[TopicPartition] = set()
         for reason in DLQ_REASONS:
             metrics.dlq.labels(reason)
         for outcome in ("valid", "invalid"):
             metrics.records.labels(outcome)
-        for outcome in ("tp", "fp", "tn", "fn"):
-            metrics.evaluation.labels(outcome)
 
     def step(self, timeout_ms: int = 200, max_records: int = 2_000) -> int:
         """Process one polled batch; return how many messages it held."""
         messages = self.source.poll(timeout_ms, max_records)
+        self._follow_assignment()
         if not messages:
             return 0
         if self.first_ms is None:
@@ -94,27 +116,59 @@ class Member:
             tp = (m.topic, m.partition)
             offsets[tp] = max(offsets.get(tp, 0), m.offset + 1)
             try:
-                record = decode_record(m.value or b"")
-                if m.key != record.asset.encode():
-                    raise RecordError("<key>", "bad_key", "must equal the record's asset", m.key)
+                record = self._admit(m)
             except RecordError as exc:
                 self._dead_letter(exc, m)
                 continue
+            self._partition_of[record.asset] = tp
             records.append(record)
             stamps.append(m.timestamp)
         t1 = perf_counter()
         scored = self.detector.process(records)
+        incidents = self.tracker.process(scored)
         t2 = perf_counter()
-        self._emit(scored)
+        self._emit(scored, incidents)
         self.sink.flush()
         done_ms = self.wall_ms()
         t3 = perf_counter()
         self.source.commit(offsets)
         t4 = perf_counter()
-        self._account(len(messages), scored, np.asarray(stamps, dtype=np.int64), done_ms)
+        self._account(len(messages), scored, incidents, np.asarray(stamps, np.int64), done_ms)
         for name, seconds in zip(STAGES, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
             self.metrics.stages[name].observe_many(np.array([seconds]))
         return len(messages)
+
+    @property
+    def wake_rate(self) -> float:
+        """Share of windows so far the gate woke the model for."""
+        return self.woken / self.windows if self.windows else 0.0
+
+    def _admit(self, m: Message) -> SensorRecord:
+        record = decode_record(m.value or b"")
+        if m.key != record.asset.encode():
+            raise RecordError("<key>", "bad_key", "must equal the record's asset", m.key)
+        reason = self.guard.check(record)
+        if reason is not None:
+            last = self.guard.last[record.asset]
+            raise RecordError(
+                "seq", reason, f"must be greater than {last} for this asset", record.seq
+            )
+        return record
+
+    def _follow_assignment(self) -> None:
+        """Drop the state of assets whose partitions this member no longer owns."""
+        current = self.source.assignment()
+        lost = self._assignment - current
+        self._assignment = current
+        if not lost:
+            return
+        gone = [asset for asset, tp in self._partition_of.items() if tp in lost]
+        for asset in gone:
+            del self._partition_of[asset]
+        self.detector.evict(gone)
+        self.tracker.evict(gone)
+        self.guard.evict(gone)
+        log.info("rebalance partitions_lost=%s assets_dropped=%d", sorted(lost), len(gone))
 
     def _dead_letter(self, exc: RecordError, m: Message) -> None:
         value = dlq_message(exc, m.value, m.topic, m.partition, m.offset)
@@ -126,7 +180,7 @@ class Member:
             "dlq reason=%s partition=%s offset=%s: %s", exc.reason, m.partition, m.offset, exc
         )
 
-    def _emit(self, scored: list[Scored]) -> None:
+    def _emit(self, scored: list[Scored], incidents: list[IncidentEvent]) -> None:
         topic, send, emit_all = self.topics.detections, self.sink.send, self.emit_all
         for item in scored:
             if not (item.decision or emit_all):
@@ -141,25 +195,58 @@ class Member:
                 decision=item.decision,
                 model=self.model,
                 model_version=self.model_version,
+                prefilter_score=item.prefilter,
+                woken=item.woken,
+                top_channels=list(item.top_channels),
                 label=r.label,
                 source=r.source,
             )
             send(topic, r.asset.encode(), detection.encode())
+        for event in incidents:
+            send(self.topics.incidents, event.asset.encode(), event.encode())
 
-    def _account(self, count: int, scored: list[Scored], stamps: np.ndarray, done_ms: int) -> None:
+    def _account(
+        self,
+        count: int,
+        scored: list[Scored],
+        incidents: list[IncidentEvent],
+        stamps: np.ndarray,
+        done_ms: int,
+    ) -> None:
         m = self.metrics
-        valid = len(scored)
+        valid = len(stamps)
         flagged = sum(1 for s in scored if s.decision)
+        woken = sum(1 for s in scored if s.woken)
         self.consumed += count
         self.detections += flagged
+        self.windows += len(scored)
+        self.woken += woken
+        self.incidents_opened += sum(1 for e in incidents if e.kind == "opened")
         self.confusion.update(scored)
         m.records.labels("valid").inc(valid)
         m.detections.inc(flagged)
+        m.windows.labels("woken").inc(woken)
+        m.windows.labels("skipped").inc(len(scored) - woken)
+        for s in scored:
+            if s.audit:
+                m.audits.labels("anomalous" if s.decision else "normal").inc()
         m.record_confusion(self.confusion)
+        for delay in self.events.update(scored):
+            m.events.labels("missed" if delay is None else "detected").inc()
+            if delay is not None:
+                m.delay.observe(delay / 1000.0)
+        for event in incidents:
+            m.incidents.labels(event.kind).inc()
+        m.incidents_open.set(self.tracker.open)
+        warming, calls, gaps = self.detector.warming, self.detector.invocations, self.guard.gaps
+        m.warmup.inc(warming - self._seen[0])
+        m.model_calls.inc(calls - self._seen[1])
+        m.gaps.inc(gaps - self._seen[2])
+        self.warmup += warming - self._seen[0]
+        self._seen = (warming, calls, gaps)
         if stamps.size:
             m.end_to_end.observe_many(np.maximum(done_ms - stamps, 0) / 1000.0)
-        if self.tracked_assets is not None:
-            m.assets.set(self.tracked_assets())
+        m.assets.set(len(self.detector))
         self.last_ms = done_ms
 
     def run(self, stop: threading.Event, poll_timeout_ms: int, max_records: int) -> None:

@@ -11,9 +11,10 @@ import threading
 from types import TracebackType
 from wsgiref.simple_server import WSGIServer
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 from edgewatch.errors import ConfigError
+from edgewatch.incidents import EVENT_KINDS
 from operators.evaluation import Confusion
 from pipeline.stats import LatencyHistogram
 
@@ -21,6 +22,8 @@ __all__ = ["MetricsServer", "PipelineMetrics"]
 
 log = logging.getLogger(__name__)
 STAGES = ("decode", "detect", "produce", "commit")
+#: Detection delays of labelled anomaly segments span seconds (spikes) to days (degradation).
+DELAY_BUCKETS = (1, 5, 15, 60, 300, 900, 3_600, 4 * 3_600, 24 * 3_600, 7 * 24 * 3_600)
 
 
 class PipelineMetrics:
@@ -47,6 +50,48 @@ class PipelineMetrics:
             ["outcome"],
             registry=r,
         )
+        self.events = Counter(
+            "edgewatch_evaluation_events_total",
+            "Labelled anomaly segments that ended, by outcome (detected, missed).",
+            ["outcome"],
+            registry=r,
+        )
+        self.delay = Histogram(
+            "edgewatch_detection_delay_seconds",
+            "Event time from the start of a labelled anomaly segment to its first detection.",
+            buckets=DELAY_BUCKETS,
+            registry=r,
+        )
+        self.windows = Counter(
+            "edgewatch_windows_total",
+            "Windows by gate outcome (woken: the model scored it; skipped: decided normal).",
+            ["gate"],
+            registry=r,
+        )
+        self.audits = Counter(
+            "edgewatch_gate_audits_total",
+            "Audit windows (woken although the gate would have skipped them), by model decision.",
+            ["decision"],
+            registry=r,
+        )
+        self.model_calls = Counter(
+            "edgewatch_model_invocations_total", "Model calls (micro-batches).", registry=r
+        )
+        self.warmup = Counter(
+            "edgewatch_warmup_records_total",
+            "Valid records that completed no window (asset warm-up, state rebuilt after a "
+            "rebalance, or between strides).",
+            registry=r,
+        )
+        self.gaps = Counter(
+            "edgewatch_sequence_gaps_total",
+            "Records missing upstream: jumps in an asset's seq.",
+            registry=r,
+        )
+        self.incidents = Counter(
+            "edgewatch_incident_events_total", "Incident events, by kind.", ["event"], registry=r
+        )
+        self.incidents_open = Gauge("edgewatch_incidents_open", "Incidents open.", registry=r)
         self.assets = Gauge("edgewatch_assets_tracked", "Assets with detector state.", registry=r)
         self.lag = Gauge(
             "edgewatch_consumer_lag_messages", "Messages behind the partition ends.", registry=r
@@ -65,6 +110,16 @@ class PipelineMetrics:
             for stage in STAGES
         }
         self._confusion = Confusion()
+        for outcome in ("tp", "fp", "tn", "fn"):
+            self.evaluation.labels(outcome)
+        for outcome in ("detected", "missed"):
+            self.events.labels(outcome)
+        for gate in ("woken", "skipped"):
+            self.windows.labels(gate)
+        for decision in ("anomalous", "normal"):
+            self.audits.labels(decision)
+        for kind in EVENT_KINDS:
+            self.incidents.labels(kind)
 
     def record_confusion(self, total: Confusion) -> None:
         """Advance the evaluation counters to the running totals in ``total``."""

@@ -20,7 +20,7 @@ from pydantic_settings import (
 
 from edgewatch.errors import ConfigError
 
-__all__ = ["DetectorSettings", "KafkaSettings", "Settings"]
+__all__ = ["DetectorSettings", "IncidentSettings", "KafkaSettings", "Settings"]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
@@ -34,6 +34,7 @@ class KafkaSettings(BaseModel):
     input_topic: str = Field("edgewatch.records", min_length=1)
     detections_topic: str = Field("edgewatch.detections", min_length=1)
     dlq_topic: str = Field("edgewatch.dlq", min_length=1)
+    incidents_topic: str = Field("edgewatch.incidents", min_length=1)
     group_id: str = Field("edgewatch", min_length=1)
     partitions: int = Field(6, ge=1, le=1024, description="partitions of topics we create")
     max_poll_records: int = Field(2_000, ge=1, le=100_000)
@@ -47,12 +48,37 @@ class KafkaSettings(BaseModel):
 
 
 class DetectorSettings(BaseModel):
+    """The cascade: windows -> scaler -> prefilter -> gate -> model -> threshold -> explain."""
+
     model_config = _FROZEN
 
-    fading_factor: float = Field(0.0005, gt=0.0, lt=1.0)
-    warmup: int = Field(200, ge=2)
-    threshold: float = Field(1.55, gt=0.0)
+    model: Path | None = Field(
+        None, description="model card (.json) of an artifact; unset = the shipped simulated one"
+    )
+    threshold: float | None = Field(None, description="unset = the card's validation threshold")
+    prefilter: Literal["ewzscore", "hst", "gaussian"] = "ewzscore"
+    learn: Literal["all", "normal"] = Field(
+        "normal", description="prefilter learns every window, or only those the gate skips"
+    )
+    relearn_after: int = Field(500, ge=1, description="skipped windows in a row, then learn")
+    wake_rate: float | None = Field(
+        None, gt=0.0, le=1.0, description="target share of windows that wake the model; unset = all"
+    )
+    audit_every: int = Field(0, ge=0, description="wake every N-th skipped window (0 = never)")
+    hold: int = Field(100, ge=0, description="windows an asset stays woken after a detection")
+    stride: int = Field(1, ge=1)
+    batch_size: int = Field(256, ge=1, le=65_536, description="model micro-batch")
+    top_channels: int = Field(3, ge=1)
     max_assets: int = Field(100_000, ge=1)
+
+
+class IncidentSettings(BaseModel):
+    model_config = _FROZEN
+
+    k: int = Field(3, ge=1, description="anomalous windows among the last m that open one")
+    m: int = Field(5, ge=1)
+    quiet_ms: int = Field(30_000, ge=0, description="event time without anomalies to resolve")
+    update_ms: int = Field(60_000, ge=0, description="at most one update event this often")
 
 
 class Settings(BaseSettings):
@@ -62,6 +88,7 @@ class Settings(BaseSettings):
 
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     detector: DetectorSettings = Field(default_factory=DetectorSettings)
+    incidents: IncidentSettings = Field(default_factory=IncidentSettings)
     emit: Literal["anomalies", "all"] = Field(
         "anomalies", description="write a detection for anomalous records only, or for all"
     )
@@ -91,7 +118,7 @@ class Settings(BaseSettings):
         ``kafka={"bootstrap_servers": "localhost:9092"}``.
         """
         given = {k: v for k, v in overrides.items() if v is not None}
-        for group in ("kafka", "detector"):
+        for group in ("kafka", "detector", "incidents"):
             if isinstance(given.get(group), dict):
                 given[group] = {k: v for k, v in given[group].items() if v is not None} or None
                 if given[group] is None:

@@ -19,7 +19,7 @@ from edgewatch.records import SensorRecord
 from producers.cmapss import FD001, Split
 from producers.csvfile import CsvSource
 from producers.metropt import metropt
-from producers.simulated import FleetSpec, simulate_fleet
+from producers.simulated import FleetSpec, SimSplit, simulate_fleet, split_bounds
 
 __all__ = ["DATASETS", "Dataset", "default_data_dir", "open_dataset"]
 
@@ -42,12 +42,16 @@ def default_data_dir(environ: dict[str, str] | None = None) -> Path:
 @dataclass(frozen=True, slots=True)
 class _Simulated:
     spec: FleetSpec = field(default_factory=FleetSpec)
+    split: SimSplit | None = None  # None: the whole series
 
     def records(self) -> Iterator[SensorRecord]:
-        return simulate_fleet(self.spec).records()
+        return simulate_fleet(self.spec).records(split=self.split)
 
     def total(self) -> int | None:
-        return self.spec.assets * self.spec.points
+        if self.split is None:
+            return self.spec.assets * self.spec.points
+        lo, hi = split_bounds(self.spec.points)[self.split]
+        return self.spec.assets * (hi - lo)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,11 +68,16 @@ class _FD001:
 def open_dataset(name: str, path: Path | None, data_dir: Path, **options: Any) -> Dataset:
     """Open ``name`` from ``path`` (a file or folder), or from its folder under ``data_dir``.
 
-    Options: fd001 ``split``, ``cycle_ms``; metropt ``windows``; csv: the `CsvSource` fields.
+    Options: simulated ``split`` (train/val/test by time, as the models are trained) and the
+    `FleetSpec` fields; fd001 ``split`` (train/test), ``cycle_ms``; metropt ``windows``; csv:
+    the `CsvSource` fields.
     """
     options = {k: v for k, v in options.items() if v is not None}
     if name == "simulated":
-        return _Simulated(FleetSpec(**options))
+        part = options.pop("split", None)
+        if part not in (None, "train", "val", "test"):
+            raise ConfigError.invalid("split", "must be train, val or test for simulated", part)
+        return _Simulated(FleetSpec(**options), part)
     if name == "csv":
         if path is None:
             raise ConfigError("replay csv needs --path FILE")

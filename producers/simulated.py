@@ -20,13 +20,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
 from edgewatch.errors import ConfigError
 from edgewatch.records import SensorRecord
 
-__all__ = ["EVENT_KINDS", "FleetData", "FleetSpec", "simulate_fleet"]
+__all__ = [
+    "EVENT_KINDS",
+    "SPLIT_FRACTIONS",
+    "FleetData",
+    "FleetSpec",
+    "SimSplit",
+    "simulate_fleet",
+    "split_bounds",
+]
 
 #: kind -> (min length, max length, probability of drawing this kind for the next event)
 EVENT_KINDS: dict[str, tuple[int, int, float]] = {
@@ -89,13 +98,17 @@ class FleetData:
     def __len__(self) -> int:
         return int(self.values.size)
 
-    def records(self, limit: int | None = None) -> Iterator[SensorRecord]:
-        """Records in event-time order, assets interleaved at each time step."""
+    def records(
+        self, limit: int | None = None, split: SimSplit | None = None
+    ) -> Iterator[SensorRecord]:
+        """Records in event-time order, assets interleaved at each time step; ``split`` keeps
+        only that part of every asset's series (see `split_bounds`)."""
         spec, ids = self.spec, self.asset_ids
         values = self.values.T.tolist()
         labels = self.labels.T.tolist()
         remaining = len(self) if limit is None else limit
-        for t in range(spec.points):
+        lo, hi = (0, spec.points) if split is None else split_bounds(spec.points)[split]
+        for t in range(lo, hi):
             ts = spec.start_ms + t * spec.interval_ms
             for a, asset in enumerate(ids):
                 if remaining <= 0:
@@ -109,6 +122,20 @@ class FleetData:
                     source=spec.source,
                     label=labels[t][a],
                 )
+
+
+#: Shares of each asset's series (by time) in the train and validation splits; test is the rest.
+SPLIT_FRACTIONS = (0.7, 0.15)
+SimSplit = Literal["train", "val", "test"]
+
+
+def split_bounds(
+    points: int, fractions: tuple[float, float] = SPLIT_FRACTIONS
+) -> dict[SimSplit, tuple[int, int]]:
+    """[start, end) time steps of the train / val / test splits of a series of ``points``."""
+    a = round(points * fractions[0])
+    b = round(points * (fractions[0] + fractions[1]))
+    return {"train": (0, a), "val": (a, b), "test": (b, points)}
 
 
 def simulate_fleet(spec: FleetSpec | None = None) -> FleetData:

@@ -12,9 +12,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from pipeline.app import open_member
+from pipeline.app import ensure_member_topics, open_member
 from pipeline.broker import EmbeddedBroker
-from pipeline.kafka import KafkaSink, ensure_topics, read_topic
+from pipeline.kafka import KafkaSink, read_topic
 from pipeline.settings import Settings
 from producers.replay import replay
 from producers.simulated import FleetSpec, simulate_fleet
@@ -29,6 +29,7 @@ def _settings(bootstrap: str) -> Settings:
         "input_topic": f"in-{run}",
         "detections_topic": f"det-{run}",
         "dlq_topic": f"dlq-{run}",
+        "incidents_topic": f"inc-{run}",
         "group_id": f"g-{run}",
         "partitions": 3,
     }
@@ -38,9 +39,7 @@ def _settings(bootstrap: str) -> Settings:
 def test_every_record_is_consumed_exactly_once(broker: EmbeddedBroker) -> None:
     settings = _settings(broker.bootstrap_servers)
     k = settings.kafka
-    ensure_topics(
-        broker.bootstrap_servers, {k.input_topic: 3, k.detections_topic: 3, k.dlq_topic: 1}
-    )
+    ensure_member_topics(broker.bootstrap_servers, k)
     records = list(simulate_fleet(FleetSpec(assets=4, points=3_000)).records(limit=8_000))
     sink = KafkaSink(broker.bootstrap_servers)
     try:
@@ -62,9 +61,11 @@ def test_every_record_is_consumed_exactly_once(broker: EmbeddedBroker) -> None:
         for m in read_topic(broker.bootstrap_servers, k.detections_topic)
     ]
     pairs = [(d["asset"], d["seq"]) for d in out]
-    assert len(pairs) == len(records)
-    assert set(pairs) == {(r.asset, r.seq) for r in records}
-    assert len({d["id"] for d in out}) == len(records)
+    warm = {(r.asset, r.seq) for r in records if r.seq < 9}  # seq_len 10: no window yet
+    assert member.warmup == len(warm)
+    assert len(pairs) + len(warm) == len(records)  # one detection per window, none twice
+    assert set(pairs) | warm == {(r.asset, r.seq) for r in records}
+    assert len({d["id"] for d in out}) == len(pairs)
     assert read_topic(broker.bootstrap_servers, k.dlq_topic) == []
 
 

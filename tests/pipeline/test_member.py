@@ -5,33 +5,44 @@ from __future__ import annotations
 import threading
 import time
 
+import numpy as np
 import orjson
 import pytest
 
 from edgewatch.errors import BrokerError
 from edgewatch.records import SensorRecord, encode_record
 from edgewatch.transport import MemoryBroker
-from operators import Chain, EWZScore, PerAsset, Threshold
+from operators import Cascade, IncidentTracker
 from pipeline.member import Member, Topics
 from pipeline.metrics import PipelineMetrics
 
-TOPICS = Topics("in", "det", "dlq")
+TOPICS = Topics("in", "det", "dlq", "inc")
+#: A card for a 3-reading window of one channel; the "model" flags a newest reading beyond 50.
+CARD = {
+    "channels": ["p"],
+    "seq_len": 3,
+    "scaling": {"mode": "global", "mean": [0.0], "std": [1.0]},
+    "threshold": 0.5,
+}
 
 
-def _member(broker: MemoryBroker, emit_all: bool = False, threshold: float = 3.0) -> Member:
-    scorer = PerAsset(lambda: EWZScore(0.1, warmup=5))
+def _spike_model(x: np.ndarray) -> np.ndarray:
+    return (np.abs(x[:, -1, 0]) > 50).astype(np.float64)
+
+
+def _member(broker: MemoryBroker, emit_all: bool = False, **cascade: object) -> Member:
     return Member(
         broker.source(["in"], "g"),
         broker.sink(),
-        Chain(scorer, Threshold(threshold)),
+        Cascade.from_card(CARD, _spike_model, **cascade),  # type: ignore[arg-type]
         topics=TOPICS,
         metrics=PipelineMetrics(),
-        model="ewzscore",
+        model="spike",
         model_version="1",
-        threshold=threshold,
+        threshold=0.5,
+        incidents=IncidentTracker(k=1, m=1, quiet_ms=5),
         emit_all=emit_all,
         wall_ms=lambda: 10_000,
-        tracked_assets=scorer.__len__,
     )
 
 
@@ -49,8 +60,14 @@ def test_decisions_become_detections_and_offsets_are_committed() -> None:
     assert member.step(max_records=100) == 40
     (detection,) = [orjson.loads(m.value or b"") for m in broker.messages("det")]
     assert (detection["asset"], detection["seq"], detection["decision"]) == ("pump", 30, True)
+    assert detection["top_channels"] == ["p"]
     assert broker.committed[("g", ("in", 0))] == 40
     assert member.confusion.tp == 1
+    assert member.warmup == 2  # seq 0 and 1 complete no 3-reading window
+    assert member.events.detected == 1
+    opened, resolved = [orjson.loads(m.value or b"") for m in broker.messages("inc")]
+    assert (opened["kind"], resolved["kind"]) == ("opened", "resolved")
+    assert opened["incident_id"] == resolved["incident_id"]
     assert member.metrics.end_to_end.percentile(50) == pytest.approx(0.010, rel=0.03)
 
 
@@ -59,7 +76,7 @@ def test_emit_all_writes_one_detection_per_valid_record() -> None:
     _feed(broker, 25)
     _member(broker, emit_all=True).step(max_records=100)
     seqs = [orjson.loads(m.value or b"")["seq"] for m in broker.messages("det")]
-    assert seqs == list(range(25))
+    assert seqs == list(range(2, 25))  # one per window
 
 
 def test_bad_messages_go_to_the_dlq_and_the_rest_are_scored() -> None:
@@ -72,7 +89,7 @@ def test_bad_messages_go_to_the_dlq_and_the_rest_are_scored() -> None:
     member.step(max_records=100)
     reasons = [orjson.loads(m.value or b"")["reason"] for m in broker.messages("dlq")]
     assert reasons == ["not_json", "bad_key", "missing_field"]
-    assert len(broker.messages("det")) == 10
+    assert len(broker.messages("det")) == 8
     assert member.invalid == 3
     assert member.consumed == 13
     assert broker.committed[("g", ("in", 0))] == 13
@@ -104,3 +121,44 @@ def test_run_processes_until_stopped_and_reports_lag() -> None:
     assert member.consumed == 500
     assert broker.committed[("g", ("in", 0))] == 500
     assert member.source.lag() == 0
+
+
+def test_repeated_and_out_of_order_seq_go_to_the_dlq() -> None:
+    broker = MemoryBroker()
+    for seq in (0, 1, 2, 2, 1, 3, 5):
+        record = SensorRecord("pump", 1_000 + seq, seq, {"p": 1.0}, "test")
+        broker.append("in", b"pump", encode_record(record))
+    member = _member(broker, emit_all=True)
+    member.step(max_records=100)
+    dlq = [orjson.loads(m.value or b"") for m in broker.messages("dlq")]
+    assert [(d["reason"], d["field"]) for d in dlq] == [
+        ("repeated_seq", "seq"),
+        ("out_of_order", "seq"),
+    ]
+    assert [orjson.loads(m.value or b"")["seq"] for m in broker.messages("det")] == [2, 3, 5]
+    assert member.metrics.gaps._value.get() == 1  # seq 4 never arrived
+
+
+def test_the_gate_skips_windows_and_skipped_windows_are_decided_normal() -> None:
+    broker = MemoryBroker()
+    _feed(broker, 400, spike_at=350)
+    member = _member(broker, emit_all=True, wake_rate=0.2, hold=0, calibration=100)
+    member.step(max_records=1_000)
+    out = [orjson.loads(m.value or b"") for m in broker.messages("det")]
+    skipped = [d for d in out if not d["woken"]]
+    assert skipped
+    assert all(d["score"] == 0.0 and not d["decision"] for d in skipped)
+    assert 0.0 < member.wake_rate < 1.0
+    assert member.detections == 1  # the spike is extreme for the prefilter too
+
+
+def test_lost_partitions_drop_their_assets_state() -> None:
+    broker = MemoryBroker()
+    _feed(broker, 10)
+    member = _member(broker)
+    member.step(max_records=100)
+    assert len(member.detector) == 1
+    member.source.assignment = lambda: set()  # type: ignore[method-assign]
+    member.step(max_records=100)
+    assert len(member.detector) == 0
+    assert member.guard.last == {}

@@ -20,16 +20,16 @@ def test_precedence_flags_over_env_over_file(
 ) -> None:
     config = tmp_path / "edgewatch.yaml"
     config.write_text(
-        "kafka:\n  group_id: from-file\n  input_topic: file-topic\ndetector:\n  threshold: 4.0\n"
+        "kafka:\n  group_id: from-file\n  input_topic: file-topic\ndetector:\n  threshold: 0.4\n"
     )
     monkeypatch.setenv("EDGEWATCH_KAFKA__GROUP_ID", "from-env")
-    monkeypatch.setenv("EDGEWATCH_DETECTOR__WARMUP", "33")
+    monkeypatch.setenv("EDGEWATCH_DETECTOR__AUDIT_EVERY", "33")
     s = Settings.load(config, kafka={"bootstrap_servers": "k:9092", "input_topic": None})
     assert s.kafka.bootstrap_servers == "k:9092"  # flag
     assert s.kafka.group_id == "from-env"  # env beats file
     assert s.kafka.input_topic == "file-topic"  # file beats default; a None flag is "not given"
-    assert s.detector.threshold == 4.0
-    assert s.detector.warmup == 33
+    assert s.detector.threshold == 0.4
+    assert s.detector.audit_every == 33
 
 
 def test_frozen() -> None:
@@ -43,7 +43,9 @@ def test_frozen() -> None:
     [
         ({"kafka": {"partitions": 0}}, "kafka.partitions"),
         ({"emit": "some"}, "emit"),
-        ({"detector": {"fading_factor": 2}}, "detector.fading_factor"),
+        ({"detector": {"wake_rate": 2}}, "detector.wake_rate"),
+        ({"detector": {"prefilter": "magic"}}, "detector.prefilter"),
+        ({"incidents": {"k": 0}}, "incidents.k"),
         ({"metrics_port": 70000}, "metrics_port"),
     ],
 )
