@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Where a machine keeps prebuilt wheels (e.g. the CPU torch), pip looks there first.
 FIND_LINKS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
 
-.PHONY: install demo test test-slow lint typecheck pytest format clean
+.PHONY: install demo bench test test-slow lint typecheck pytest format clean
 
 install: $(STAMP)
 
@@ -17,6 +17,9 @@ $(STAMP): pyproject.toml
 
 demo: install
 	$(BIN)/edgewatch demo
+
+bench: install
+	$(BIN)/edgewatch bench --out BENCHMARKS.md
 
 test: install lint typecheck pytest
 

@@ -1,9 +1,10 @@
 """`Cascade`: the detector the pipeline runs, composed of the small operators.
 
 records -> `CountWindows` -> `CardScaler` -> `Prefilter` -> `Gate` -> `ModelScorer` (woken
-windows only) -> `Threshold` -> `Explain` -> one `Scored` per window. Records that complete no
-window yet (an asset's warm-up, or between strides) yield nothing and are counted in
-``windows.warming``. `from_card` builds one from a model card and a scoring function.
+windows only) -> `Threshold` -> `Explain` -> one `Scored` per window. With the gate off the
+prefilter is skipped and every window is woken. Records that complete no window yet (an asset's
+warm-up, or between strides) yield nothing and are counted in ``windows.warming``. `from_card`
+builds one from a model card and a scoring function.
 """
 
 from __future__ import annotations
@@ -105,9 +106,9 @@ class Cascade:
         self.gate.evict(assets)
 
     def process(self, batch: list[SensorRecord]) -> list[Scored]:
-        windows = self.gate.process(self.prefilter.process(self.scaler.process(
-            self.windows.process(batch)
-        )))  # fmt: skip
+        windows = self.scaler.process(self.windows.process(batch))
+        if self.gate.wake_rate is not None:  # with the gate off nothing reads the prefilter
+            windows = self.gate.process(self.prefilter.process(windows))
         scored = self.explain.process(self.threshold.process(self.scorer.process(windows)))
         self.gate.confirm(s.record.asset for s in scored if s.decision)
         return scored

@@ -33,9 +33,14 @@ class CardScaler:
         }
 
     def process(self, batch: list[Window]) -> list[Window]:
-        for window in batch:
-            mean, std = self.assets.get(window.record.asset, (self.mean, self.std))
-            window.values = (window.values - mean) / std
+        if not batch:
+            return batch
+        stats = [self.assets.get(w.record.asset, (self.mean, self.std)) for w in batch]
+        mean = np.stack([m for m, _ in stats])[:, None, :]
+        std = np.stack([s for _, s in stats])[:, None, :]
+        scaled = (np.stack([w.values for w in batch]) - mean) / std
+        for window, values in zip(batch, scaled, strict=True):
+            window.values = values
         return batch
 
 

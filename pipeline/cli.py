@@ -211,6 +211,41 @@ def evaluate(
     typer.echo(text)
 
 
+@app.command()
+def bench(
+    records: Annotated[int, typer.Option(min=1_000, help="Records per measurement.")] = 100_000,
+    latency_seconds: Annotated[
+        float, typer.Option(min=1.0, help="Length of the latency run at 50% load.")
+    ] = 20.0,
+    out: Annotated[Path, typer.Option(help="Where to write the report.")] = Path("BENCHMARKS.md"),
+    bootstrap_servers: BootstrapOpt = None,
+    config: ConfigOpt = None,
+    log_level: LogOpt = None,
+) -> None:
+    """Measure the ceiling, the pipeline, a hand-written loop, latency, model and state; write
+    BENCHMARKS.md (needs the train extra for the hand-written loop's torch model)."""
+    from contextlib import ExitStack
+
+    from pipeline.bench import markdown, run_bench
+    from pipeline.broker import EmbeddedBroker
+
+    settings = load_settings(config, bootstrap_servers, log_level=log_level)
+    with ExitStack() as stack, console.status("bench") as status:
+        bootstrap = settings.kafka.bootstrap_servers
+        if bootstrap is None:
+            bootstrap = stack.enter_context(EmbeddedBroker()).bootstrap_servers
+
+        def say(text: str) -> None:
+            status.update(text)
+            console.print(text)
+
+        report = run_bench(settings, bootstrap, records, latency_seconds, say)
+    text = markdown(report)
+    out.write_text(text)
+    typer.echo(text)
+    console.print(f"wrote {out}")
+
+
 @app.callback(invoke_without_command=True)
 def _root(
     version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False,

@@ -8,9 +8,6 @@ Each run uses its own topics and group (suffix ``demo-<id>``), so runs never see
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
-import queue
-import signal
 import time
 import uuid
 from dataclasses import dataclass
@@ -23,12 +20,11 @@ from edgewatch.errors import BrokerError
 from operators.evaluation import Confusion
 from pipeline.app import ensure_member_topics, open_member
 from pipeline.broker import EmbeddedBroker
-from pipeline.kafka import KafkaSink
 from pipeline.member import Member
 from pipeline.metrics import MetricsServer
+from pipeline.replay_process import ReplayProcess
 from pipeline.settings import Settings
-from producers.replay import ReplayStats, StopFlag, replay
-from producers.simulated import FleetSpec, simulate_fleet
+from producers.simulated import FleetSpec
 
 __all__ = ["DemoResult", "run_demo", "summary_table"]
 
@@ -100,7 +96,7 @@ def run_demo(
         )
         console.print(f"broker {bootstrap}  metrics {server.url}")
         _join(member, started=time.monotonic(), timeout_s=min(timeout_s, 60.0), console=console)
-        replayer = _Replay(bootstrap, topics.input_topic, expected, rate)
+        replayer = ReplayProcess(bootstrap, topics.input_topic, expected, rate)
         started = time.monotonic()
         try:
             interrupted = _consume(
@@ -141,66 +137,11 @@ def _join(member: Member, started: float, timeout_s: float, console: Console) ->
             member.step(timeout_ms=100)
 
 
-class _Replay:
-    """The replay in its own process, as in production: it must not share the member's GIL."""
-
-    def __init__(self, bootstrap: str, topic: str, limit: int, rate: float | None) -> None:
-        ctx = multiprocessing.get_context("spawn")
-        self._stop = ctx.Event()
-        self._results: multiprocessing.Queue[ReplayStats | str] = ctx.Queue()
-        self._process = ctx.Process(
-            target=_replay_main,
-            args=(bootstrap, topic, limit, rate, self._stop, self._results),
-            name="edgewatch-replay",
-            daemon=True,
-        )
-        self._process.start()
-
-    def failed(self) -> str | None:
-        """The replay's error message once it has failed, else None."""
-        if self._process.is_alive() or self._process.exitcode == 0:
-            return None
-        return f"the replay process exited with code {self._process.exitcode}"
-
-    def finish(self, timeout_s: float = 30.0) -> ReplayStats:
-        self._stop.set()
-        try:
-            result = self._results.get(timeout=timeout_s)
-        except queue.Empty:
-            result = self.failed() or "the replay process did not report"
-        self._process.join(timeout=5)
-        if self._process.is_alive():
-            self._process.kill()
-            self._process.join()
-        if isinstance(result, str):
-            raise BrokerError(f"replay failed: {result}")
-        return result
-
-
-def _replay_main(
-    bootstrap: str,
-    topic: str,
-    limit: int,
-    rate: float | None,
-    stop: StopFlag,
-    results: multiprocessing.Queue[ReplayStats | str],
-) -> None:  # pragma: no cover - runs in the replay process
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
-    try:
-        sink = KafkaSink(bootstrap, client_id="edgewatch-replay")
-        try:
-            results.put(replay(simulate_fleet().records(limit), sink, topic, rate=rate, stop=stop))
-        finally:
-            sink.close()
-    except Exception as exc:
-        results.put(f"{type(exc).__name__}: {exc}")
-
-
 def _consume(
     member: Member,
     expected: int,
     deadline: float,
-    replayer: _Replay,
+    replayer: ReplayProcess,
     console: Console,
     settings: Settings,
 ) -> bool:

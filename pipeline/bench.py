@@ -1,0 +1,239 @@
+"""`edgewatch bench`: every number of BENCHMARKS.md, measured in one run on one broker and topic.
+
+(a) the ceiling: a bare consume + decode loop with the same Kafka client; (b) the full pipeline
+(a member running the cascade, outputs acknowledged and offsets committed), with the gate off
+and on; (c) the hand-written per-record baseline (`bench_naive`); (d) end-to-end latency at an
+offered load of half of (b), replayed from another process; (e) the model per window at batch 1
+and 256; (f) state memory per asset with 10,000 assets. (a), (b) and (c) each read the same
+records from the same topic with a fresh consumer group, timed from their first record.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import platform
+import time
+import tracemalloc
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from edgewatch.errors import BrokerError, RecordError
+from edgewatch.records import SensorRecord, decode_record, encode_record
+from models.artifacts import OnnxModel
+from operators import IncidentTracker, SequenceGuard
+from pipeline.app import build_cascade, ensure_member_topics, load_detector_model, open_member
+from pipeline.kafka import KafkaSink, KafkaSource
+from pipeline.member import Member
+from pipeline.metrics import STAGES
+from pipeline.replay_process import ReplayProcess
+from pipeline.settings import Settings
+from producers.simulated import simulate_fleet
+
+__all__ = ["BenchReport", "run_bench"]
+
+
+@dataclass
+class BenchReport:
+    records: int
+    machine: str
+    rates: dict[str, float] = field(default_factory=dict)  # records/s by measurement
+    naive_flagged: float = 0.0
+    latency_ms: dict[str, float] = field(default_factory=dict)
+    offered: float = 0.0
+    model_us: dict[str, float] = field(default_factory=dict)
+    bytes_per_asset: float = 0.0
+
+
+def _topics(settings: Settings, tag: str) -> Settings:
+    k = settings.kafka
+    names = {
+        f"{t}_topic": f"{getattr(k, f'{t}_topic')}.{tag}"
+        for t in ("detections", "dlq", "incidents")
+    }
+    return settings.model_copy(
+        update={"kafka": k.model_copy(update={**names, "group_id": f"bench-{tag}"})}
+    )
+
+
+def _ceiling(bootstrap: str, topic: str, expected: int) -> float:
+    source = KafkaSource(bootstrap, [topic], f"ceiling-{topic}", fetch_max_wait_ms=100)
+    seen, started = 0, 0.0
+    try:
+        deadline = time.monotonic() + 300
+        while seen < expected and time.monotonic() < deadline:
+            batch = source.poll(200, 2_000)
+            if batch and not seen:
+                started = time.perf_counter()
+            for m in batch:
+                with contextlib.suppress(RecordError):
+                    decode_record(m.value or b"")
+            seen += len(batch)
+    finally:
+        source.close()
+    return seen / (time.perf_counter() - started)
+
+
+def _drain(member: Member, expected: int, timeout_s: float = 300.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while member.consumed < expected and time.monotonic() < deadline:
+        member.step(200, 2_000)
+    if member.consumed < expected:
+        raise BrokerError(f"the member consumed {member.consumed:,} of {expected:,} records")
+
+
+def _pipeline(settings: Settings, bootstrap: str, expected: int) -> float:
+    with open_member(settings, bootstrap) as member:
+        _drain(member, expected)
+    return member.consumed / (((member.last_ms or 0) - (member.first_ms or 0)) / 1000)
+
+
+def _latency(settings: Settings, bootstrap: str, rate: float, seconds: float) -> dict[str, float]:
+    ensure_member_topics(bootstrap, settings.kafka)
+    expected = int(rate * seconds)
+    with open_member(settings, bootstrap) as member:
+        deadline = time.monotonic() + 60
+        while not member.source.assignment() and time.monotonic() < deadline:
+            member.step(100)
+        replayer = ReplayProcess(bootstrap, settings.kafka.input_topic, expected, rate)
+        try:
+            _drain(member, expected, timeout_s=seconds * 3 + 30)
+        finally:
+            replayer.finish()
+    e2e, stages = member.metrics.end_to_end, member.metrics.stages
+    out = {f"p{q}": e2e.percentile(q) * 1000 for q in (50, 95, 99)}
+    for name, histogram in stages.items():  # where a batch's time goes (per batch)
+        out |= {f"{name}_p{q}": histogram.percentile(q) * 1000 for q in (50, 99)}
+    return out
+
+
+def _model_us(model: OnnxModel) -> dict[str, float]:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(256, model.seq_len, len(model.channels))).astype(np.float32)
+    out = {}
+    for batch in (1, 256):
+        model.score(x[:batch])
+        times = []
+        for _ in range(200 if batch == 1 else 30):
+            start = time.perf_counter()
+            model.score(x[:batch])
+            times.append(time.perf_counter() - start)
+        out[f"b{batch}"] = float(np.median(times)) / batch * 1e6
+    return out
+
+
+def _state_bytes_per_asset(settings: Settings, model: OnnxModel, assets: int = 10_000) -> float:
+    """Memory held by the cascade, incident tracker and sequence guard after every one of
+    ``assets`` assets has filled one window (gate on, so the prefilter keeps state too)."""
+    cfg = settings.detector.model_copy(update={"wake_rate": settings.detector.wake_rate or 0.3})
+    channels = model.channels
+    batch = [
+        SensorRecord(f"a{a:05d}", t, t, dict.fromkeys(channels, 0.1 * t), "bench")
+        for t in range(model.seq_len)
+        for a in range(assets)
+    ]
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    cascade, tracker, guard = build_cascade(cfg, model), IncidentTracker(), SequenceGuard()
+    for i in range(0, len(batch), 5_000):
+        tracker.process(cascade.process(guard.process(batch[i : i + 5_000])))
+    held = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    return held / assets
+
+
+def run_bench(
+    settings: Settings,
+    bootstrap: str,
+    records: int,
+    latency_s: float,
+    say: Callable[[str], None],
+) -> BenchReport:
+    tag = uuid.uuid4().hex[:8]
+    topic = f"bench-{tag}"
+    base = settings.model_copy(
+        update={"kafka": settings.kafka.model_copy(update={"input_topic": topic})}
+    )
+    ensure_member_topics(bootstrap, _topics(base, "b").kafka)
+    report = BenchReport(records, f"{platform.machine()}, {platform.python_version()}")
+    say(f"producing {records:,} records to {topic}")
+    sink = KafkaSink(bootstrap)
+    try:
+        for r in simulate_fleet().records(records):
+            sink.send(topic, r.asset.encode(), encode_record(r))
+        sink.flush()
+    finally:
+        sink.close()
+    say("(a) consume + decode")
+    report.rates["a"] = _ceiling(bootstrap, topic, records)
+    say("(b) the pipeline, gate off")
+    report.rates["b"] = _pipeline(_topics(base, "b"), bootstrap, records)
+    gated = _topics(base, "g")
+    gated = gated.model_copy(
+        update={"detector": gated.detector.model_copy(update={"wake_rate": 0.3})}
+    )
+    ensure_member_topics(bootstrap, gated.kafka)
+    say("(b) the pipeline, gate at 30%")
+    report.rates["b_gated"] = _pipeline(gated, bootstrap, records)
+    model = load_detector_model(settings.detector)
+    say("(c) the hand-written per-record loop")
+    from pipeline.bench_naive import naive_loop
+
+    naive = naive_loop(bootstrap, topic, f"{topic}.naive", records, model.card)
+    report.rates["c"] = naive.rate
+    report.naive_flagged = naive.flagged / max(naive.records, 1)
+    report.offered = 0.5 * report.rates["b"]
+    say(f"(d) latency at {report.offered:,.0f} records/s for {latency_s:.0f} s")
+    lat = _topics(base, "d")
+    lat = lat.model_copy(
+        update={"kafka": lat.kafka.model_copy(update={"input_topic": f"lat-{tag}"})}
+    )
+    report.latency_ms = _latency(lat, bootstrap, report.offered, latency_s)
+    say("(e) model per window; (f) state per asset")
+    report.model_us = _model_us(model)
+    report.bytes_per_asset = _state_bytes_per_asset(settings, model)
+    return report
+
+
+def markdown(report: BenchReport) -> str:
+    r = report.rates
+    b_a, b_c = r["b"] / r["a"], r["b"] / r["c"]
+    lat = report.latency_ms
+
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "NOT met"
+
+    rows: list[tuple[str, Any]] = [
+        ("(a) ceiling: consume + decode (kafka-python)", f"{r['a']:,.0f} records/s"),
+        ("(b) pipeline, gate off (every window scored)", f"{r['b']:,.0f} records/s"),
+        ("(b) pipeline, gate at 30% wake", f"{r['b_gated']:,.0f} records/s"),
+        ("(c) hand-written per-record loop",
+         f"{r['c']:,.0f} records/s (torch model run for {report.naive_flagged:.0%} of records)"),
+        ("(b)/(a), target >= 0.7", f"{b_a:.2f} ({verdict(b_a >= 0.7)})"),
+        ("(b)/(c), target >= 5", f"{b_c:.1f} ({verdict(b_c >= 5)})"),
+        (f"(d) end-to-end latency at {report.offered:,.0f} records/s (50% of b)",
+         f"p50 {lat['p50']:.1f} ms, p95 {lat['p95']:.1f} ms, p99 {lat['p99']:.1f} ms "
+         f"({verdict(lat['p99'] <= 50)}: p99 <= 50 ms)"),
+        ("(d) per batch in that run: decode / detect / produce / commit, p50 and p99",
+         " / ".join(f"{lat[f'{s}_p50']:.1f}, {lat[f'{s}_p99']:.1f} ms" for s in STAGES)),
+        ("(e) model per window, ONNX Runtime INT8, 1 thread",
+         f"batch 1: {report.model_us['b1']:.1f} µs; batch 256: {report.model_us['b256']:.2f} µs"),
+        ("(f) state per asset, 10,000 assets", f"{report.bytes_per_asset / 1024:.1f} KiB"),
+    ]  # fmt: skip
+    lines = [
+        "# Benchmarks",
+        "",
+        "Written by `make bench` (`edgewatch bench`); every number below comes from one run, on",
+        f"one broker and topic ({report.records:,} simulated-fleet records, 6 partitions, the",
+        f"embedded broker unless `-b` was given). Machine: {report.machine}. These machines are",
+        "shared and noisy: compare the ratios, not the absolute numbers, across runs.",
+        "",
+        "| measurement | result |",
+        "|---|---|",
+        *[f"| {what} | {value} |" for what, value in rows],
+        "",
+    ]
+    return "\n".join(lines)
