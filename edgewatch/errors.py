@@ -16,6 +16,7 @@ __all__ = [
     "DependencyMissingError",
     "EdgewatchError",
     "RecordError",
+    "SignatureError",
 ]
 
 
@@ -71,3 +72,7 @@ class RecordError(EdgewatchError, ValueError):
         if len(shown) > 120:
             shown = shown[:117] + "..."
         super().__init__(f"field {field!r} {rule}; got {shown}")
+
+
+class SignatureError(EdgewatchError):
+    """A webhook request whose signature is missing, malformed, stale or wrong."""

@@ -1,16 +1,26 @@
-"""Wiring: the cascade from the settings and a model artifact, and a Kafka-backed `Member`."""
+"""Wiring: the cascade from the settings and a model artifact, and a Kafka-backed `Member` with
+its alert webhooks (outbox + dispatcher) when URLs are configured."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 
+from edgewatch.incidents import IncidentEvent
 from models.artifacts import OnnxModel, load_model, shipped_card
 from operators import Cascade, IncidentTracker
 from pipeline.kafka import KafkaSink, KafkaSource, ensure_topics
 from pipeline.member import Member, Topics
 from pipeline.metrics import PipelineMetrics
-from pipeline.settings import DetectorSettings, IncidentSettings, KafkaSettings, Settings
+from pipeline.outbox import Outbox
+from pipeline.settings import (
+    DetectorSettings,
+    IncidentSettings,
+    KafkaSettings,
+    Settings,
+    WebhookSettings,
+)
+from pipeline.webhooks import Dispatcher, payload
 
 __all__ = [
     "build_cascade",
@@ -61,40 +71,66 @@ def build_tracker(cfg: IncidentSettings) -> IncidentTracker:
     return IncidentTracker(cfg.k, cfg.m, cfg.quiet_ms, cfg.update_ms)
 
 
+def _open_alerts(
+    w: WebhookSettings, metrics: PipelineMetrics, stack: ExitStack
+) -> Callable[[list[IncidentEvent]], None] | None:
+    """The member's hook that stores incident events in the outbox, with the dispatcher that
+    delivers them running until ``stack`` closes; None when no webhook URL is set."""
+    if not w.urls:
+        return None
+    outbox = Outbox(w.outbox)
+    stack.callback(outbox.close)
+    dispatcher = Dispatcher(
+        outbox,
+        w.secret.get_secret_value().encode(),
+        timeout_s=w.timeout_s,
+        backoff_ms=w.backoff_ms,
+        max_backoff_ms=w.max_backoff_ms,
+        rate_per_s=w.rate_per_s,
+        on_outcome=lambda outcome: metrics.webhooks.labels(outcome).inc(),
+    ).start()
+    stack.callback(dispatcher.stop)  # stops before the outbox closes
+    metrics.outbox.set_function(outbox.pending)
+
+    def store(events: list[IncidentEvent]) -> None:
+        outbox.add(
+            (url, e.event_id, e.incident_id, payload(e, w.format)) for e in events for url in w.urls
+        )
+
+    return store
+
+
 @contextmanager
 def open_member(settings: Settings, bootstrap_servers: str) -> Iterator[Member]:
     """A consumer-group member on ``bootstrap_servers``; its clients close on exit."""
     k = settings.kafka
     model = load_detector_model(settings.detector)
     cascade = build_cascade(settings.detector, model)
-    source = KafkaSource(
-        bootstrap_servers,
-        [k.input_topic],
-        k.group_id,
-        client_id="edgewatch-member",
-        max_poll_records=k.max_poll_records,
-        fetch_max_wait_ms=k.fetch_max_wait_ms,
-        max_poll_interval_ms=k.max_poll_interval_ms,
-        session_timeout_ms=k.session_timeout_ms,
-    )
-    try:
+    metrics = PipelineMetrics()
+    with ExitStack() as stack:
+        source = KafkaSource(
+            bootstrap_servers,
+            [k.input_topic],
+            k.group_id,
+            client_id="edgewatch-member",
+            max_poll_records=k.max_poll_records,
+            fetch_max_wait_ms=k.fetch_max_wait_ms,
+            max_poll_interval_ms=k.max_poll_interval_ms,
+            session_timeout_ms=k.session_timeout_ms,
+        )
+        stack.callback(source.close)
         sink = KafkaSink(bootstrap_servers, client_id="edgewatch-member")
-    except BaseException:
-        source.close()
-        raise
-    try:
+        stack.callback(sink.close)
         yield Member(
             source,
             sink,
             cascade,
             topics=Topics(k.input_topic, k.detections_topic, k.dlq_topic, k.incidents_topic),
-            metrics=PipelineMetrics(),
+            metrics=metrics,
             model=str(model.card["name"]),
             model_version=str(model.card["sha256"])[:12],
             threshold=cascade.threshold_value,
             incidents=build_tracker(settings.incidents),
+            alerts=_open_alerts(settings.webhooks, metrics, stack),
             emit_all=settings.emit == "all",
         )
-    finally:
-        sink.close()
-        source.close()

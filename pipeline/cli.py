@@ -246,6 +246,43 @@ def bench(
     console.print(f"wrote {out}")
 
 
+@app.command("webhook-receiver")
+def webhook_receiver(
+    port: Annotated[int, typer.Option(help="Port (0 = a free one).")] = 9109,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    out: Annotated[
+        Path | None, typer.Option(help="Append each new event to this JSON-lines file.")
+    ] = None,
+    tolerance_s: Annotated[
+        float, typer.Option(min=1.0, help="Reject signatures older than this.")
+    ] = 300.0,
+    config: ConfigOpt = None,
+    log_level: LogOpt = None,
+) -> None:
+    """Receive signed alert webhooks: verify, drop duplicates, print and store (demos, tests).
+
+    The secret is the pipeline's: EDGEWATCH_WEBHOOKS__SECRET or webhooks.secret in --config."""
+    from pipeline.receiver import Receiver
+
+    settings = load_settings(config, None, log_level=log_level)
+    secret = settings.webhooks.secret.get_secret_value()
+    if not secret:
+        raise ConfigError(
+            "webhook-receiver needs the shared secret: set EDGEWATCH_WEBHOOKS__SECRET "
+            "(or webhooks.secret in --config)"
+        )
+
+    def show(event: dict[str, object]) -> None:
+        console.print_json(data=event)
+
+    stop = stop_on_signals()
+    receiver = Receiver(secret.encode(), host, port, out, int(tolerance_s * 1000), show)
+    with receiver:
+        typer.echo(f"listening on {receiver.url}")
+        stop.wait()
+    console.print(f"stopped: {len(receiver.events):,} events, {receiver.rejected:,} rejected")
+
+
 @app.callback(invoke_without_command=True)
 def _root(
     version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False,

@@ -4,7 +4,8 @@ poll batch -> decode + validate + sequence check (bad -> DLQ) -> detector (the c
 detections + incident events -> flush -> commit.
 
 At-least-once: offsets are committed only after every output of the batch (detections, incident
-events and DLQ messages) has been acknowledged by the broker. A crash re-processes at most the
+events and DLQ messages) has been acknowledged by the broker and its incident events are stored
+in the webhook outbox. A crash re-processes at most the
 uncommitted batch; detection and incident ids make the duplicates harmless. When a rebalance
 takes partitions away, the state of their assets is dropped, so it is rebuilt (and counted as
 warm-up) wherever they land, and never reused stale if they come back.
@@ -76,6 +77,7 @@ class Member:
         model_version: str,
         threshold: float,
         incidents: IncidentTracker | None = None,
+        alerts: Callable[[list[IncidentEvent]], None] | None = None,
         emit_all: bool = False,
         wall_ms: Callable[[], int] = _wall_ms,
     ) -> None:
@@ -83,6 +85,7 @@ class Member:
         self.topics, self.metrics = topics, metrics
         self.model, self.model_version, self.threshold = model, model_version, threshold
         self.tracker = incidents if incidents is not None else IncidentTracker()
+        self.alerts = alerts  # stores incident events durably (the webhook outbox)
         self.emit_all = emit_all
         self.wall_ms = wall_ms
         self.guard = SequenceGuard()
@@ -128,6 +131,8 @@ class Member:
         incidents = self.tracker.process(scored)
         t2 = perf_counter()
         self._emit(scored, incidents)
+        if incidents and self.alerts is not None:
+            self.alerts(incidents)
         self.sink.flush()
         done_ms = self.wall_ms()
         t3 = perf_counter()

@@ -92,6 +92,15 @@ class PipelineMetrics:
             "edgewatch_incident_events_total", "Incident events, by kind.", ["event"], registry=r
         )
         self.incidents_open = Gauge("edgewatch_incidents_open", "Incidents open.", registry=r)
+        self.webhooks = Counter(
+            "edgewatch_webhook_deliveries_total",
+            "Webhook delivery attempts, by outcome (delivered, failed: retried later).",
+            ["outcome"],
+            registry=r,
+        )
+        self.outbox = Gauge(
+            "edgewatch_webhook_outbox_pending", "Alerts stored, not yet delivered.", registry=r
+        )
         self.assets = Gauge("edgewatch_assets_tracked", "Assets with detector state.", registry=r)
         self.lag = Gauge(
             "edgewatch_consumer_lag_messages", "Messages behind the partition ends.", registry=r
@@ -120,6 +129,8 @@ class PipelineMetrics:
             self.audits.labels(decision)
         for kind in EVENT_KINDS:
             self.incidents.labels(kind)
+        for outcome in ("delivered", "failed"):
+            self.webhooks.labels(outcome)
 
     def record_confusion(self, total: Confusion) -> None:
         """Advance the evaluation counters to the running totals in ``total``."""

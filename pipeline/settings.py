@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -20,7 +20,7 @@ from pydantic_settings import (
 
 from edgewatch.errors import ConfigError
 
-__all__ = ["DetectorSettings", "IncidentSettings", "KafkaSettings", "Settings"]
+__all__ = ["DetectorSettings", "IncidentSettings", "KafkaSettings", "Settings", "WebhookSettings"]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
@@ -72,6 +72,30 @@ class DetectorSettings(BaseModel):
     max_assets: int = Field(100_000, ge=1)
 
 
+class WebhookSettings(BaseModel):
+    """Alert webhooks for incident events; off until at least one URL is set."""
+
+    model_config = _FROZEN
+
+    urls: tuple[str, ...] = Field((), description="endpoints that receive every incident event")
+    secret: SecretStr = Field(SecretStr(""), description="HMAC-SHA256 key shared with receivers")
+    format: Literal["edgewatch", "alertmanager"] = "edgewatch"
+    outbox: Path = Field(Path("edgewatch-outbox.sqlite"), description="durable delivery queue")
+    timeout_s: float = Field(5.0, gt=0.0)
+    backoff_ms: int = Field(500, ge=1, description="first retry delay (doubles, full jitter)")
+    max_backoff_ms: int = Field(60_000, ge=1)
+    rate_per_s: float = Field(20.0, gt=0.0, description="requests per second per endpoint")
+
+    @model_validator(mode="after")
+    def _secret_with_urls(self) -> WebhookSettings:
+        if self.urls and not self.secret.get_secret_value():
+            raise ValueError("webhooks.urls are set but webhooks.secret is empty; set a secret")
+        for url in self.urls:
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(f"webhook url {url!r} must start with http:// or https://")
+        return self
+
+
 class IncidentSettings(BaseModel):
     model_config = _FROZEN
 
@@ -79,6 +103,13 @@ class IncidentSettings(BaseModel):
     m: int = Field(5, ge=1)
     quiet_ms: int = Field(30_000, ge=0, description="event time without anomalies to resolve")
     update_ms: int = Field(60_000, ge=0, description="at most one update event this often")
+
+
+def _redacted(value: Any) -> Any:
+    """A rejected input as shown in an error, with any secret masked."""
+    if isinstance(value, dict):
+        return {k: "***" if "secret" in str(k) else _redacted(v) for k, v in value.items()}
+    return value
 
 
 class Settings(BaseSettings):
@@ -89,6 +120,7 @@ class Settings(BaseSettings):
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     detector: DetectorSettings = Field(default_factory=DetectorSettings)
     incidents: IncidentSettings = Field(default_factory=IncidentSettings)
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     emit: Literal["anomalies", "all"] = Field(
         "anomalies", description="write a detection for anomalous records only, or for all"
     )
@@ -118,7 +150,7 @@ class Settings(BaseSettings):
         ``kafka={"bootstrap_servers": "localhost:9092"}``.
         """
         given = {k: v for k, v in overrides.items() if v is not None}
-        for group in ("kafka", "detector", "incidents"):
+        for group in ("kafka", "detector", "incidents", "webhooks"):
             if isinstance(given.get(group), dict):
                 given[group] = {k: v for k, v in given[group].items() if v is not None} or None
                 if given[group] is None:
@@ -138,7 +170,8 @@ class Settings(BaseSettings):
             return target(**given)
         except ValidationError as exc:
             problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']} (got {err.get('input')!r})"
+                f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']} "
+                f"(got {_redacted(err.get('input'))!r})"
                 for err in exc.errors()
             )
             raise ConfigError(f"invalid settings: {problems}") from exc

@@ -6,10 +6,12 @@ from __future__ import annotations
 import random
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
+from pydantic import SecretStr
 
 from edgewatch.records import SensorRecord, encode_record
 from models.artifacts import load_model, shipped_card
@@ -18,7 +20,7 @@ from pipeline.app import ensure_member_topics, open_member
 from pipeline.broker import EmbeddedBroker
 from pipeline.kafka import KafkaSink, read_topic
 from pipeline.member import Member
-from pipeline.settings import Settings
+from pipeline.settings import Settings, WebhookSettings
 from producers.simulated import FleetSpec, simulate_fleet
 
 pytestmark = pytest.mark.integration
@@ -137,3 +139,38 @@ def test_bad_input_goes_to_the_dlq_and_leaves_good_decisions_unchanged(
         for m in read_topic(broker.bootstrap_servers, k.detections_topic)
     ]
     assert {(d["asset"], d["seq"]): (d["decision"], d["score"]) for d in out} == want
+
+
+def test_incident_events_reach_the_topic_and_the_webhook_receiver(
+    broker: EmbeddedBroker, tmp_path: Path
+) -> None:
+    from pipeline.receiver import Receiver
+
+    with Receiver(b"k3y") as receiver:
+        settings = _settings(broker.bootstrap_servers, partitions=2).model_copy(
+            update={
+                "webhooks": WebhookSettings(
+                    urls=(receiver.url,), secret=SecretStr("k3y"), outbox=tmp_path / "o.sqlite"
+                )
+            }
+        )
+        k = settings.kafka
+        ensure_member_topics(broker.bootstrap_servers, k)
+        records = list(simulate_fleet(FleetSpec(assets=3, points=3_000)).records())
+        _send(
+            broker.bootstrap_servers,
+            k.input_topic,
+            [(r.asset.encode(), encode_record(r)) for r in records],
+        )
+        with open_member(settings, broker.bootstrap_servers) as member:
+            _drain(member, len(records))
+            deadline = time.monotonic() + 30
+            pending = "edgewatch_webhook_outbox_pending"
+            while member.metrics.registry.get_sample_value(pending) and time.monotonic() < deadline:
+                time.sleep(0.1)
+    topic = [
+        orjson.loads(m.value or b"")
+        for m in read_topic(broker.bootstrap_servers, k.incidents_topic)
+    ]
+    assert member.incidents_opened >= 1
+    assert sorted(e["event_id"] for e in receiver.events) == sorted(e["event_id"] for e in topic)

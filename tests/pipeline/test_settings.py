@@ -46,6 +46,8 @@ def test_frozen() -> None:
         ({"detector": {"wake_rate": 2}}, "detector.wake_rate"),
         ({"detector": {"prefilter": "magic"}}, "detector.prefilter"),
         ({"incidents": {"k": 0}}, "incidents.k"),
+        ({"webhooks": {"urls": ["http://h/"]}}, "webhooks.secret"),
+        ({"webhooks": {"urls": ["ftp://h/"], "secret": "x"}}, "http://"),
         ({"metrics_port": 70000}, "metrics_port"),
     ],
 )
@@ -62,3 +64,9 @@ def test_missing_or_unknown_config_file(tmp_path: Path) -> None:
     bad.write_text("kafka:\n  grup_id: typo\n")
     with pytest.raises(ConfigError, match="grup_id"):
         Settings.load(bad)
+
+
+def test_secrets_never_appear_in_errors() -> None:
+    with pytest.raises(ConfigError) as info:
+        Settings.load(webhooks={"urls": ["ftp://h/"], "secret": "hunter2"})
+    assert "hunter2" not in str(info.value)
