@@ -20,9 +20,10 @@ __all__ = ["IncidentTracker"]
 
 
 class _AssetState:
-    __slots__ = ("incident", "last_update_ms", "recent", "why")
+    __slots__ = ("incident", "last_ts", "last_update_ms", "recent", "why")
 
     def __init__(self, m: int) -> None:
+        self.last_ts = 0  # event time of the asset's newest window
         self.recent: deque[bool] = deque(maxlen=m)
         self.incident: Incident | None = None
         self.last_update_ms = 0
@@ -44,6 +45,10 @@ class IncidentTracker:
     def open(self) -> int:
         return sum(1 for s in self.states.values() if s.incident is not None)
 
+    def open_incidents(self) -> list[tuple[Incident, int]]:
+        """Each open incident with the event time of its asset's newest window."""
+        return [(s.incident, s.last_ts) for s in self.states.values() if s.incident is not None]
+
     def evict(self, assets: Iterable[str]) -> None:
         for asset in assets:
             self.states.pop(asset, None)
@@ -56,6 +61,7 @@ class IncidentTracker:
             if state is None:
                 state = self.states[r.asset] = _AssetState(self.m)
             state.recent.append(item.decision)
+            state.last_ts = r.ts
             incident = state.incident
             if incident is None:
                 if item.decision and sum(state.recent) >= self.k:

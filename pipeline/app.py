@@ -106,7 +106,7 @@ def open_member(settings: Settings, bootstrap_servers: str) -> Iterator[Member]:
     k = settings.kafka
     model = load_detector_model(settings.detector)
     cascade = build_cascade(settings.detector, model)
-    metrics = PipelineMetrics()
+    metrics = PipelineMetrics(asset_cap=settings.metrics_asset_cap)
     with ExitStack() as stack:
         source = KafkaSource(
             bootstrap_servers,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from time import perf_counter
@@ -30,6 +31,7 @@ from edgewatch.records import REASONS, SensorRecord, decode_record
 from edgewatch.transport import Message, MessageSink, MessageSource, TopicPartition
 from operators import Confusion, EventRecall, IncidentTracker, Scored, SequenceGuard
 from operators.sequence import SEQUENCE_REASONS
+from pipeline.asset_metrics import OTHER
 from pipeline.metrics import STAGES, PipelineMetrics
 
 __all__ = ["DLQ_REASONS", "Member", "StreamDetector", "Topics"]
@@ -229,7 +231,7 @@ class Member:
         self.incidents_opened += sum(1 for e in incidents if e.kind == "opened")
         self.confusion.update(scored)
         m.records.labels("valid").inc(valid)
-        m.detections.inc(flagged)
+        self._account_sources(scored)
         m.windows.labels("woken").inc(woken)
         m.windows.labels("skipped").inc(len(scored) - woken)
         for s in scored:
@@ -242,7 +244,12 @@ class Member:
                 m.delay.observe(delay / 1000.0)
         for event in incidents:
             m.incidents.labels(event.kind).inc()
-        m.incidents_open.set(self.tracker.open)
+        open_now = self.tracker.open_incidents()
+        by_source = Counter(m.per_asset.source(incident.source) for incident, _ in open_now)
+        for source in m.per_asset.source.known | ({OTHER} & set(by_source)):
+            m.incidents_open.labels(source).set(by_source.get(source, 0))
+        m.oldest_incident.set(max((last - i.opened_ts for i, last in open_now), default=0) / 1000.0)
+        m.per_asset.update(scored, {(i.source, i.asset) for i, _ in open_now})
         warming, calls, gaps = self.detector.warming, self.detector.invocations, self.guard.gaps
         m.warmup.inc(warming - self._seen[0])
         m.model_calls.inc(calls - self._seen[1])
@@ -253,6 +260,12 @@ class Member:
             m.end_to_end.observe_many(np.maximum(done_ms - stamps, 0) / 1000.0)
         m.assets.set(len(self.detector))
         self.last_ms = done_ms
+
+    def _account_sources(self, scored: list[Scored]) -> None:
+        label = self.metrics.per_asset.source
+        flagged = Counter(label(s.record.source) for s in scored if s.decision)
+        for source in {label(s.record.source) for s in scored}:
+            self.metrics.detections.labels(source).inc(flagged.get(source, 0))
 
     def run(self, stop: threading.Event, poll_timeout_ms: int, max_records: int) -> None:
         """Process batches until ``stop`` is set; the batch in hand is always finished first."""

@@ -16,6 +16,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, star
 from edgewatch.errors import ConfigError
 from edgewatch.incidents import EVENT_KINDS
 from operators.evaluation import Confusion
+from pipeline.asset_metrics import AssetMetrics
 from pipeline.stats import LatencyHistogram
 
 __all__ = ["MetricsServer", "PipelineMetrics"]
@@ -29,9 +30,10 @@ DELAY_BUCKETS = (1, 5, 15, 60, 300, 900, 3_600, 4 * 3_600, 24 * 3_600, 7 * 24 * 
 class PipelineMetrics:
     """All metrics of one member, in their own registry (several members can share a process)."""
 
-    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+    def __init__(self, registry: CollectorRegistry | None = None, asset_cap: int = 100) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
         r = self.registry
+        self.per_asset = AssetMetrics(r, asset_cap)
         self.records = Counter(
             "edgewatch_records_total", "Records consumed, by outcome.", ["outcome"], registry=r
         )
@@ -42,7 +44,10 @@ class PipelineMetrics:
             registry=r,
         )
         self.detections = Counter(
-            "edgewatch_detections_total", "Records decided anomalous.", registry=r
+            "edgewatch_detections_total",
+            "Windows decided anomalous, by source (capped).",
+            ["source"],
+            registry=r,
         )
         self.evaluation = Counter(
             "edgewatch_evaluation_records_total",
@@ -91,7 +96,17 @@ class PipelineMetrics:
         self.incidents = Counter(
             "edgewatch_incident_events_total", "Incident events, by kind.", ["event"], registry=r
         )
-        self.incidents_open = Gauge("edgewatch_incidents_open", "Incidents open.", registry=r)
+        self.incidents_open = Gauge(
+            "edgewatch_incidents_open",
+            "Incidents open, by source (capped).",
+            ["source"],
+            registry=r,
+        )
+        self.oldest_incident = Gauge(
+            "edgewatch_incident_oldest_open_seconds",
+            "Event time the oldest open incident has been open (0 when none).",
+            registry=r,
+        )
         self.webhooks = Counter(
             "edgewatch_webhook_deliveries_total",
             "Webhook delivery attempts, by outcome (delivered, failed: retried later).",

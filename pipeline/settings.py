@@ -129,6 +129,9 @@ class Settings(BaseSettings):
     )
     metrics_host: str = "127.0.0.1"
     metrics_port: int = Field(9108, ge=0, le=65535, description="0 = any free port")
+    metrics_asset_cap: int = Field(
+        100, ge=0, le=10_000, description="assets with their own series; the rest are _other"
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
 
     @classmethod
