@@ -10,7 +10,9 @@ COPY pipeline ./pipeline
 RUN pip install --no-cache-dir --prefix=/install .
 
 FROM python:3.11-slim
-RUN useradd --create-home --uid 10001 edgewatch
+RUN useradd --create-home --uid 10001 edgewatch \
+    && mkdir -p /home/edgewatch/alerts /data \
+    && chown edgewatch:edgewatch /home/edgewatch/alerts
 COPY --from=build /install /usr/local
 USER edgewatch
 WORKDIR /home/edgewatch

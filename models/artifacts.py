@@ -59,7 +59,11 @@ def write_card(path: Path, card: dict[str, Any]) -> Path:
 
 def load_card(path: Path) -> dict[str, Any]:
     if not path.is_file():
-        raise ConfigError(f"model card {path} does not exist; `edgewatch train` writes one")
+        shipped = ", ".join(sorted(p.name.split("-")[0] for p in SHIPPED.glob("*.json")))
+        raise ConfigError(
+            f"model card {path} does not exist; pass a card (.json) that `edgewatch train` "
+            f"wrote, or a shipped model: {shipped}"
+        )
     try:
         card = orjson.loads(path.read_bytes())
     except orjson.JSONDecodeError as exc:

@@ -95,6 +95,16 @@ class Cascade:
         return self.scorer.invocations
 
     @property
+    def model_seconds(self) -> float:
+        """Wall time spent inside the model so far."""
+        return self.scorer.seconds
+
+    @property
+    def model_windows(self) -> int:
+        """Windows the model has scored so far."""
+        return self.scorer.windows
+
+    @property
     def threshold_value(self) -> float:
         return self.threshold.value
 

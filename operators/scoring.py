@@ -8,6 +8,7 @@ to the model in micro-batches of at most ``batch_size`` and returns a `Scored` i
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from time import perf_counter
 from typing import Any
 
 import numpy as np
@@ -54,6 +55,7 @@ class ModelScorer:
         self.batch_size = batch_size
         self.invocations = 0  # model calls (micro-batches)
         self.windows = 0  # windows scored
+        self.seconds = 0.0  # wall time inside the model
 
     def process(self, batch: list[Window]) -> list[Scored]:
         """Scores the woken windows; a window the gate did not wake scores 0.0."""
@@ -62,9 +64,11 @@ class ModelScorer:
         if woken:
             x = np.stack([w.values for w in woken]).astype(np.float32)
             for start in range(0, len(woken), self.batch_size):
+                began = perf_counter()
                 scores[start : start + self.batch_size] = self.score(
                     x[start : start + self.batch_size]
                 )
+                self.seconds += perf_counter() - began
                 self.invocations += 1
             self.windows += len(woken)
         found = iter(scores.tolist())

@@ -45,8 +45,13 @@ def ensure_member_topics(bootstrap_servers: str, k: KafkaSettings) -> None:
 
 
 def load_detector_model(cfg: DetectorSettings) -> OnnxModel:
-    """The artifact named by ``cfg.model``, else the shipped simulated one (sha256-checked)."""
-    return load_model(cfg.model if cfg.model is not None else shipped_card("simulated"))
+    """The card at ``cfg.model``, or a shipped model by data set name ("simulated", "fd001"),
+    else the shipped simulated one; sha256-checked."""
+    if cfg.model is None:
+        return load_model(shipped_card("simulated"))
+    if not cfg.model.suffix and shipped_card(cfg.model.name).is_file():
+        return load_model(shipped_card(cfg.model.name))
+    return load_model(cfg.model)
 
 
 def build_cascade(cfg: DetectorSettings, model: OnnxModel) -> Cascade:

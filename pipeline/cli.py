@@ -101,7 +101,8 @@ def run(
     incidents_topic: Annotated[str | None, typer.Option(help="Topic for incident events.")] = None,
     emit: Annotated[str | None, typer.Option(help="'anomalies' (default) or 'all'.")] = None,
     model: Annotated[
-        Path | None, typer.Option(help="Model card (.json); default: the shipped simulated one.")
+        Path | None,
+        typer.Option(help="Model card (.json) or a shipped model: simulated (default), fd001."),
     ] = None,
     prefilter: Annotated[
         str | None, typer.Option(help="Prefilter: ewzscore (default), hst or gaussian.")

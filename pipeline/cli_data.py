@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import IO, Annotated, Literal
 
@@ -17,6 +18,7 @@ from pipeline.cli_common import (
     BootstrapOpt,
     ConfigOpt,
     LogOpt,
+    MetricsPortOpt,
     console,
     load_settings,
     stop_on_signals,
@@ -100,6 +102,7 @@ def replay(
     asset: Annotated[str | None, Opt(help="csv: one asset id for every row.")] = None,
     label_column: Annotated[str | None, Opt(help="csv: 0/1 label column.")] = None,
     delimiter: Annotated[str | None, Opt(help="csv: delimiter (default: detect).")] = None,
+    metrics_port: MetricsPortOpt = None,
     config: ConfigOpt = None,
     log_level: LogOpt = None,
 ) -> None:
@@ -149,10 +152,23 @@ def replay(
         ensure_topics(k.bootstrap_servers, {k.input_topic: k.partitions})
         sink = KafkaSink(k.bootstrap_servers, client_id="edgewatch-replay")
         target = repr(k.input_topic)
-    try:
-        stats = _with_progress(records, sink, k.input_topic, total, rate, speedup, stop)
-    finally:
-        sink.close()
+    with ExitStack() as stack:
+        stack.callback(sink.close)
+        on_progress = None
+        if metrics_port is not None:
+            from pipeline.metrics import MetricsServer, ReplayMetrics
+
+            metrics = ReplayMetrics(dataset)
+            server = MetricsServer(metrics.registry, settings.metrics_host, metrics_port)
+            console.print(f"metrics: {stack.enter_context(server).url}")
+            metrics.running.set(1)
+            stack.callback(metrics.running.set, 0)
+            on_progress = metrics.progress
+        stats = _with_progress(
+            records, sink, k.input_topic, total, rate, speedup, stop, on_progress
+        )
+        if on_progress is not None:
+            on_progress(stats.sent)
     verb = "interrupted after sending" if stats.stopped else "sent"
     console.print(
         f"{verb} {stats.sent:,} records to {target} in {stats.elapsed_s:,.1f} s "
@@ -170,6 +186,7 @@ def _with_progress(
     rate: float | None,
     speedup: float | None,
     stop: StopFlag,
+    on_progress: Callable[[int], None] | None = None,
 ) -> ReplayStats:
     columns = (
         TextColumn("[bold]replay"),
@@ -185,6 +202,8 @@ def _with_progress(
         def update(sent: int) -> None:
             elapsed = progress.get_time() - started
             progress.update(task, completed=sent, rate=sent / elapsed if elapsed > 0 else 0.0)
+            if on_progress is not None:
+                on_progress(sent)
 
         return replay_records(
             records, sink, topic, rate=rate, speedup=speedup, stop=stop, on_progress=update

@@ -50,6 +50,10 @@ class StreamDetector(Protocol):
     def warming(self) -> int: ...
     @property
     def invocations(self) -> int: ...
+    @property
+    def model_seconds(self) -> float: ...
+    @property
+    def model_windows(self) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +101,7 @@ class Member:
         self.events = EventRecall()
         self.first_ms: int | None = None
         self.last_ms: int | None = None
-        self._seen = (0, 0, 0)  # detector warming, model invocations, sequence gaps
+        self._seen = (0, 0, 0, 0.0, 0)  # warming, model calls, gaps, model seconds, windows
         self._partition_of: dict[str, TopicPartition] = {}
         self._assignment: set[TopicPartition] = set()
         for reason in DLQ_REASONS:
@@ -250,12 +254,15 @@ class Member:
             m.incidents_open.labels(source).set(by_source.get(source, 0))
         m.oldest_incident.set(max((last - i.opened_ts for i, last in open_now), default=0) / 1000.0)
         m.per_asset.update(scored, {(i.source, i.asset) for i, _ in open_now})
-        warming, calls, gaps = self.detector.warming, self.detector.invocations, self.guard.gaps
-        m.warmup.inc(warming - self._seen[0])
-        m.model_calls.inc(calls - self._seen[1])
-        m.gaps.inc(gaps - self._seen[2])
-        self.warmup += warming - self._seen[0]
-        self._seen = (warming, calls, gaps)
+        d = self.detector
+        now = (d.warming, d.invocations, self.guard.gaps, d.model_seconds, d.model_windows)
+        m.warmup.inc(now[0] - self._seen[0])
+        m.model_calls.inc(now[1] - self._seen[1])
+        m.gaps.inc(now[2] - self._seen[2])
+        m.model_seconds.inc(now[3] - self._seen[3])
+        m.model_windows.inc(now[4] - self._seen[4])
+        self.warmup += now[0] - self._seen[0]
+        self._seen = now
         if stamps.size:
             m.end_to_end.observe_many(np.maximum(done_ms - stamps, 0) / 1000.0)
         m.assets.set(len(self.detector))

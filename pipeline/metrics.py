@@ -19,7 +19,7 @@ from operators.evaluation import Confusion
 from pipeline.asset_metrics import AssetMetrics
 from pipeline.stats import LatencyHistogram
 
-__all__ = ["MetricsServer", "PipelineMetrics"]
+__all__ = ["MetricsServer", "PipelineMetrics", "ReplayMetrics"]
 
 log = logging.getLogger(__name__)
 STAGES = ("decode", "detect", "produce", "commit")
@@ -81,6 +81,12 @@ class PipelineMetrics:
         )
         self.model_calls = Counter(
             "edgewatch_model_invocations_total", "Model calls (micro-batches).", registry=r
+        )
+        self.model_seconds = Counter(
+            "edgewatch_model_seconds_total", "Wall time spent inside the model.", registry=r
+        )
+        self.model_windows = Counter(
+            "edgewatch_model_windows_total", "Windows the model scored.", registry=r
         )
         self.warmup = Counter(
             "edgewatch_warmup_records_total",
@@ -155,6 +161,31 @@ class PipelineMetrics:
             if delta:
                 self.evaluation.labels(outcome).inc(delta)
                 setattr(seen, outcome, getattr(total, outcome))
+
+
+class ReplayMetrics:
+    """What `edgewatch replay --metrics-port` serves: how much it has sent, and whether it runs."""
+
+    def __init__(self, dataset: str, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry()
+        self.sent = Counter(
+            "edgewatch_replay_records_sent_total",
+            "Records sent (and flushed every 1,000), by data set.",
+            ["dataset"],
+            registry=self.registry,
+        ).labels(dataset)
+        self.running = Gauge(
+            "edgewatch_replay_running",
+            "1 while the replay sends, 0 once it has finished.",
+            ["dataset"],
+            registry=self.registry,
+        ).labels(dataset)
+        self._seen = 0
+
+    def progress(self, sent: int) -> None:
+        """Advance the counter to ``sent`` records in total."""
+        self.sent.inc(sent - self._seen)
+        self._seen = sent
 
 
 class MetricsServer:

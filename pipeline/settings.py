@@ -53,7 +53,8 @@ class DetectorSettings(BaseModel):
     model_config = _FROZEN
 
     model: Path | None = Field(
-        None, description="model card (.json) of an artifact; unset = the shipped simulated one"
+        None,
+        description="model card (.json) or a shipped name (simulated, fd001); unset = simulated",
     )
     threshold: float | None = Field(None, description="unset = the card's validation threshold")
     prefilter: Literal["ewzscore", "hst", "gaussian"] = "ewzscore"

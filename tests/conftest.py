@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import socket
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -26,3 +27,15 @@ def shared_data() -> Path:
     if not (SHARED_DATA / "cmapss" / "train_FD001.txt").is_file():
         pytest.skip(f"public data sets not found at {SHARED_DATA} (a fresh clone has none)")
     return SHARED_DATA
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def free_port() -> Callable[[], int]:
+    """Returns a function that picks a free TCP port on 127.0.0.1."""
+    return _free_port

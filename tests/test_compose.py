@@ -13,6 +13,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = ROOT / "docker-compose.yml"
 EDGEWATCH = str(Path(sys.executable).with_name("edgewatch"))
+PROFILES = ("--profile", "simulated", "--profile", "fd001")
 
 
 def _services() -> dict[str, dict[str, object]]:
@@ -22,7 +23,7 @@ def _services() -> dict[str, dict[str, object]]:
 @pytest.mark.skipif(shutil.which("docker-compose") is None, reason="docker-compose not installed")
 def test_compose_file_validates() -> None:
     result = subprocess.run(
-        ["docker-compose", "-f", str(COMPOSE), "--profile", "simulated", "config", "-q"],
+        ["docker-compose", "-f", str(COMPOSE), *PROFILES, "config", "-q"],
         capture_output=True,
         text=True,
         check=False,
@@ -47,3 +48,41 @@ def test_build_context_has_what_the_dockerfile_copies() -> None:
         if line.startswith("COPY ") and "--from" not in line:
             for source in line.split()[1:-1]:
                 assert (ROOT / source).exists(), f"Dockerfile copies missing {source}"
+
+
+def test_every_mounted_file_exists() -> None:
+    for name, service in _services().items():
+        for volume in service.get("volumes", []):  # type: ignore[attr-defined]
+            source = str(volume).split(":")[0]
+            if source.startswith("./"):
+                assert (ROOT / source).exists(), f"{name} mounts missing {source}"
+
+
+def test_host_ports_do_not_clash() -> None:
+    published = [
+        str(port).rsplit(":", 1)[0]
+        for service in _services().values()
+        for port in service.get("ports", [])  # type: ignore[attr-defined]
+    ]
+    assert len(published) == len(set(published)), published
+
+
+def test_prometheus_scrapes_what_the_services_expose() -> None:
+    config = yaml.safe_load((ROOT / "prometheus" / "prometheus.yml").read_text())
+    services = _services()
+    for job in config["scrape_configs"]:
+        for sd in job.get("dns_sd_configs", []):
+            for name in sd["names"]:
+                assert str(sd["port"]) in services[name]["expose"], f"{name}:{sd['port']}"  # type: ignore[operator]
+
+
+def test_dependencies_wait_for_health_or_completion() -> None:
+    services = _services()
+    for name, service in services.items():
+        for dependency, condition in dict(service.get("depends_on", {})).items():  # type: ignore[call-overload]
+            wanted = condition["condition"]
+            if wanted == "service_healthy":
+                assert "healthcheck" in services[dependency], f"{name} waits on {dependency}"
+            else:
+                assert wanted == "service_completed_successfully"
+                assert services[dependency]["restart"] == "no"

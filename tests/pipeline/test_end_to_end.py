@@ -69,31 +69,33 @@ def test_every_record_is_consumed_exactly_once(broker: EmbeddedBroker) -> None:
     assert read_topic(broker.bootstrap_servers, k.dlq_topic) == []
 
 
-def _tansu_pids() -> set[int]:
-    pids = set()
+def _in_session(sid: int) -> list[str]:
+    """Command lines of the live processes in session ``sid``."""
+    found = []
     for proc in Path("/proc").iterdir():
         if proc.name.isdigit():
             try:
-                if "tansu" in (proc / "cmdline").read_bytes().split(b"\0")[0].decode(
-                    errors="replace"
-                ):
-                    pids.add(int(proc.name))
-            except OSError:
+                stat = (proc / "stat").read_text()
+                fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) "
+                if int(fields[3]) == sid and fields[0] != "Z":
+                    found.append((proc / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+            except (OSError, ValueError):
                 continue
-    return pids
+    return found
 
 
 def test_demo_command_end_to_end_leaves_nothing_behind() -> None:
-    before = _tansu_pids()
     edgewatch = Path(sys.executable).with_name("edgewatch")
-    result = subprocess.run(
+    demo = subprocess.Popen(
         [str(edgewatch), "demo", "--records", "3000", "--rate", "0", "--timeout", "90"],
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=150,
         env={**os.environ, "COLUMNS": "120"},
+        start_new_session=True,  # its children (the broker) share the session id = its pid
     )
-    assert result.returncode == 0, result.stderr
+    stdout, stderr = demo.communicate(timeout=150)
+    assert demo.returncode == 0, stderr
     for line in (
         "records in",
         "3,000 of 3,000",
@@ -101,6 +103,6 @@ def test_demo_command_end_to_end_leaves_nothing_behind() -> None:
         "p50 / p99",
         "throughput",
     ):
-        assert line in result.stdout
+        assert line in stdout
     time.sleep(0.5)
-    assert _tansu_pids() <= before, "the demo left a broker running"
+    assert _in_session(demo.pid) == [], "the demo left a process running"

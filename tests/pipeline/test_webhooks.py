@@ -3,8 +3,8 @@ down, exactly-once arrival in order per incident."""
 
 from __future__ import annotations
 
-import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -94,16 +94,9 @@ def test_the_receiver_rejects_a_tampered_body_over_http() -> None:
     assert receiver.rejected == 1
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _outage(tmp_path: Path, down_s: float) -> None:
+def _outage(tmp_path: Path, port: int, down_s: float) -> None:
     """Alerts are stored while the receiver is down; the member restarts (outbox reopened) in
     the middle; the receiver comes back: each alert arrives once, in order per incident."""
-    port = _free_port()
     url = f"http://127.0.0.1:{port}/hook"
     path = tmp_path / "outbox.sqlite"
     events = _events(3)
@@ -136,10 +129,14 @@ def _outage(tmp_path: Path, down_s: float) -> None:
     assert outcomes.count("failed") >= 1
 
 
-def test_alerts_survive_a_short_outage_and_a_restart(tmp_path: Path) -> None:
-    _outage(tmp_path, down_s=2.0)
+def test_alerts_survive_a_short_outage_and_a_restart(
+    tmp_path: Path, free_port: Callable[[], int]
+) -> None:
+    _outage(tmp_path, free_port(), down_s=2.0)
 
 
 @pytest.mark.slow
-def test_alerts_survive_a_30_second_outage_and_a_restart(tmp_path: Path) -> None:
-    _outage(tmp_path, down_s=30.0)
+def test_alerts_survive_a_30_second_outage_and_a_restart(
+    tmp_path: Path, free_port: Callable[[], int]
+) -> None:
+    _outage(tmp_path, free_port(), down_s=30.0)

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from edgewatch.errors import EdgewatchError
+from models.artifacts import shipped_card
+from pipeline.app import load_detector_model
+from pipeline.settings import DetectorSettings
+
+
+@pytest.mark.parametrize(
+    ("model", "card"),
+    [
+        (None, shipped_card("simulated")),
+        (Path("fd001"), shipped_card("fd001")),
+        (shipped_card("fd001"), shipped_card("fd001")),
+    ],
+    ids=["default", "shipped-name", "path"],
+)
+def test_model_by_default_name_or_path(model: Path | None, card: Path) -> None:
+    loaded = load_detector_model(DetectorSettings(model=model))
+    assert loaded.card["sha256"] == json.loads(card.read_text())["sha256"]
+
+
+def test_unknown_model_is_a_clear_error() -> None:
+    with pytest.raises(EdgewatchError, match="nope"):
+        load_detector_model(DetectorSettings(model=Path("nope")))
