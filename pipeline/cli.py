@@ -23,6 +23,7 @@ from pipeline.cli_common import (
 )
 from pipeline.cli_data import datasets_app, replay
 from pipeline.cli_models import models_app, train_command
+from pipeline.report import report_command
 
 __all__ = ["app", "main"]
 
@@ -36,6 +37,7 @@ app.command()(replay)
 app.add_typer(datasets_app, name="datasets")
 app.command("train")(train_command)
 app.add_typer(models_app, name="models")
+app.command("report")(report_command)
 
 
 @app.command()
