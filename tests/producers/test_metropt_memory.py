@@ -15,14 +15,17 @@ from producers.metropt import CHANNELS, FILE_NAME
 ROWS = 1_516_948
 RSS_LIMIT_MB = 500
 
+# VmHWM is this program's own peak: ru_maxrss would also count the pytest process it was
+# spawned from (Linux keeps the high-water mark across vfork + exec).
 _CHILD = """
-import resource, sys
+import sys
 from pipeline.cli import main
 sys.argv = ["edgewatch", "replay", "metropt", "--path", sys.argv[1], "--dry-run"]
 try:
     main()
 finally:
-    print("maxrss_kb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+    status = open("/proc/self/status").read().split("VmHWM:")[1].split()[0]
+    print("maxrss_kb", status, file=sys.stderr)
 """
 
 
