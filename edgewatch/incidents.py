@@ -13,6 +13,8 @@ from typing import Literal
 
 import orjson
 
+from edgewatch.detections import uuid5_str
+
 __all__ = ["EVENT_KINDS", "Incident", "IncidentEvent"]
 
 EVENT_KINDS = ("opened", "updated", "resolved")
@@ -33,7 +35,7 @@ class Incident:
 
     @classmethod
     def open(cls, asset: str, seq: int, ts: int, score: float, source: str = "") -> Incident:
-        incident_id = str(uuid.uuid5(_NAMESPACE, f"{asset}\x1f{seq}"))
+        incident_id = uuid5_str(_NAMESPACE, f"{asset}\x1f{seq}")
         return cls(incident_id, asset, seq, ts, ts, score, 1, source)
 
     def observe(self, ts: int, score: float) -> None:
@@ -71,7 +73,7 @@ class IncidentEvent:
 
     @property
     def event_id(self) -> str:
-        return str(uuid.uuid5(_NAMESPACE, f"{self.incident_id}\x1f{self.kind}\x1f{self.windows}"))
+        return uuid5_str(_NAMESPACE, f"{self.incident_id}\x1f{self.kind}\x1f{self.windows}")
 
     def as_dict(self) -> dict[str, object]:
         return {

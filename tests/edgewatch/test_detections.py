@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import base64
+import uuid
 
 import orjson
+from hypothesis import given
+from hypothesis import strategies as st
 
-from edgewatch.detections import Detection, detection_id, dlq_message
+from edgewatch.detections import Detection, detection_id, dlq_message, uuid5_str
 from edgewatch.errors import RecordError
 
 
@@ -39,3 +42,8 @@ def test_dlq_message_keeps_original_bytes_and_reason() -> None:
     assert out["field"] == "ts"
     assert (out["topic"], out["partition"], out["offset"]) == ("in", 2, 40)
     assert base64.b64decode(out["value_b64"]) == b"\x00raw"
+
+
+@given(st.uuids(), st.text())
+def test_uuid5_str_equals_the_standard_library(namespace: uuid.UUID, name: str) -> None:
+    assert uuid5_str(namespace, name) == str(uuid.uuid5(namespace, name))
