@@ -14,6 +14,7 @@ import uuid
 from collections import Counter, defaultdict
 from pathlib import Path
 
+import httpx
 import orjson
 import pytest
 
@@ -32,7 +33,7 @@ def _member(bootstrap: str, run: str) -> subprocess.Popen[str]:
     for topic in ("input", "detections", "dlq", "incidents"):
         args += [f"--{topic}-topic", f"{topic}-{run}"]
     args += ["--metrics-port", "0"]
-    env = {**os.environ, "EDGEWATCH_KAFKA__PARTITIONS": "6"}
+    env = {**os.environ, "EDGEWATCH_KAFKA__PARTITIONS": "6", "COLUMNS": "200"}
     return subprocess.Popen(args, stderr=subprocess.PIPE, text=True, env=env)
 
 
@@ -49,7 +50,7 @@ def test_members_share_the_work_and_survive_a_sigkill(broker: EmbeddedBroker) ->
             target=replay, args=(records, sink, f"input-{run}"), kwargs={"rate": 1_500.0}
         )
         producer.start()
-        time.sleep(5)
+        _wait_until_it_scored(members[0])  # a busy machine may take a while to get there
         members[0].send_signal(signal.SIGKILL)  # mid-stream, no goodbye
         members[0].wait(timeout=10)
         time.sleep(3)
@@ -89,6 +90,29 @@ def test_members_share_the_work_and_survive_a_sigkill(broker: EmbeddedBroker) ->
     print(f"scored {len(counts)} rebuilt {rebuilt} duplicates {len(duplicates)}")
     assert all(n <= 2 for n in counts.values())  # one redelivery at most
     assert len(duplicates) <= 6 * 2_000  # at most the killed member's uncommitted batches
+
+
+def _wait_until_it_scored(proc: subprocess.Popen[str], timeout_s: float = 60.0) -> None:
+    """Block until the member's /metrics shows it has scored records (so it holds state)."""
+    assert proc.stderr is not None
+    url = ""
+    while not url:
+        line = proc.stderr.readline()
+        assert line, "the member exited before serving metrics"
+        if "metrics: http" in line:
+            url = line.rsplit("metrics: ", 1)[1].strip()
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        body = httpx.get(url, timeout=5).text
+        valid = [
+            ln
+            for ln in body.splitlines()
+            if ln.startswith('edgewatch_records_total{outcome="valid"}')
+        ]
+        if valid and float(valid[0].split()[-1]) > 0:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"the member scored nothing within {timeout_s} s")
 
 
 def _runs(seqs: list[int]) -> list[tuple[int, int]]:
