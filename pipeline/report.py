@@ -15,7 +15,7 @@ from typing import Annotated
 import numpy as np
 import typer
 
-from pipeline.cli_common import BootstrapOpt, console
+from pipeline.cli_common import console
 from pipeline.report_data import AssetRun, RunData, load_run
 from pipeline.report_svg import asset_plot, latency_plot
 
@@ -136,7 +136,10 @@ def report_command(
     records: Annotated[
         str | None, typer.Option(help="Input records (file or topic): signals and latency.")
     ] = None,
-    bootstrap_servers: BootstrapOpt = None,
+    bootstrap_servers: Annotated[
+        str | None,
+        typer.Option("--bootstrap-servers", "-b", help="Kafka host:port, to read topics."),
+    ] = None,
     assets: Annotated[
         str | None, typer.Option(help="Only these assets: comma-separated globs.")
     ] = None,
