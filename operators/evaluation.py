@@ -83,6 +83,12 @@ class EventRecall:
                 closed.append(self._close(current))
         return closed
 
+    def finish(self) -> list[int | None]:
+        """Count the segments still open (a stream that ends mid-anomaly, as FD001 units do)."""
+        closed = [self._close(segment) for segment in self._open.values()]
+        self._open.clear()
+        return closed
+
     def _close(self, segment: tuple[int, int | None]) -> int | None:
         start, hit = segment
         if hit is None:

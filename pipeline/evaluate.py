@@ -82,6 +82,7 @@ def evaluate_stream(
         woken += sum(1 for s in scored if s.woken)
         if on_progress is not None:
             on_progress(min(i + batch, len(records)))
+    events.finish()  # the split ends: segments still open count too
     elapsed = time.perf_counter() - started
     return StreamResult(
         cfg.wake_rate,

@@ -46,3 +46,18 @@ def test_event_recall_counts_segments_and_delays() -> None:
     events = EventRecall()
     assert events.update(batch) == [200, None]  # detected 200 ms in; the second one missed
     assert (events.detected, events.missed, events.recall) == (1, 1, 0.5)
+
+
+def test_event_recall_finish_counts_segments_open_at_the_end() -> None:
+    from operators.evaluation import EventRecall
+
+    batch = [
+        Scored(SensorRecord(asset, 100 * i, i, {"x": 1.0}, "t", 1), 0.0, asset == "a" and i == 2)
+        for i in range(4)
+        for asset in ("a", "b")
+    ]
+    events = EventRecall()
+    assert events.update(batch) == []  # both segments still open
+    assert sorted(events.finish(), key=str) == [200, None]
+    assert (events.detected, events.missed) == (1, 1)
+    assert events.finish() == []
