@@ -43,6 +43,7 @@ class BenchReport:
     rates: dict[str, float] = field(default_factory=dict)  # records/s by measurement
     naive_flagged: float = 0.0
     latency_ms: dict[str, float] = field(default_factory=dict)
+    transport_ms: dict[str, float] = field(default_factory=dict)
     offered: float = 0.0
     model_us: dict[str, float] = field(default_factory=dict)
     bytes_per_asset: float = 0.0
@@ -108,6 +109,34 @@ def _latency(settings: Settings, bootstrap: str, rate: float, seconds: float) ->
     for name, histogram in stages.items():  # where a batch's time goes (per batch)
         out |= {f"{name}_p{q}": histogram.percentile(q) * 1000 for q in (50, 99)}
     return out
+
+
+def _transport(
+    bootstrap: str, topic: str, fetch_wait_ms: int, rate: float, seconds: float
+) -> dict[str, float]:
+    """The floor under (d): a bare consumer's poll time minus each record's Kafka timestamp, at
+    the same offered load, with no processing at all."""
+    source = KafkaSource(bootstrap, [topic], f"transport-{topic}", fetch_max_wait_ms=fetch_wait_ms)
+    waits: list[np.ndarray] = []
+    try:
+        deadline = time.monotonic() + 60
+        while not source.assignment() and time.monotonic() < deadline:
+            source.poll(100, 10)
+        expected = int(rate * seconds)
+        replayer = ReplayProcess(bootstrap, topic, expected, rate)
+        seen, deadline = 0, time.monotonic() + seconds * 3 + 30
+        try:
+            while seen < expected and time.monotonic() < deadline:
+                batch = source.poll(200, 2_000)
+                now_ms = time.time() * 1000
+                waits.append(now_ms - np.array([m.timestamp for m in batch], np.float64))
+                seen += len(batch)
+        finally:
+            replayer.finish()
+    finally:
+        source.close()
+    joined = np.concatenate(waits) if waits else np.zeros(1)
+    return {f"p{q}": float(np.percentile(joined, q)) for q in (50, 95, 99)}
 
 
 def _model_us(model: OnnxModel) -> dict[str, float]:
@@ -192,6 +221,10 @@ def run_bench(
         update={"kafka": lat.kafka.model_copy(update={"input_topic": f"lat-{tag}"})}
     )
     report.latency_ms = _latency(lat, bootstrap, report.offered, latency_s)
+    say("(d) the transport alone at the same load: a bare consumer")
+    report.transport_ms = _transport(
+        bootstrap, f"floor-{tag}", settings.kafka.fetch_max_wait_ms, report.offered, latency_s
+    )
     say("(e) model per window; (f) state per asset")
     report.model_us = _model_us(model)
     report.bytes_per_asset = _state_bytes_per_asset(settings, model)
@@ -217,6 +250,8 @@ def markdown(report: BenchReport) -> str:
         (f"(d) end-to-end latency at {report.offered:,.0f} records/s (50% of b)",
          f"p50 {lat['p50']:.1f} ms, p95 {lat['p95']:.1f} ms, p99 {lat['p99']:.1f} ms "
          f"({verdict(lat['p99'] <= 50)}: p99 <= 50 ms)"),
+        ("(d) floor: a bare consumer at the same load (poll time - record timestamp)",
+         " / ".join(f"p{q} {report.transport_ms[f'p{q}']:.1f} ms" for q in (50, 95, 99))),
         ("(d) per batch in that run: decode / detect / produce / commit, p50 and p99",
          " / ".join(f"{lat[f'{s}_p50']:.1f}, {lat[f'{s}_p99']:.1f} ms" for s in STAGES)),
         ("(e) model per window, ONNX Runtime INT8, 1 thread",

@@ -1,0 +1,28 @@
+"""`edgewatch bench` end to end on the embedded broker, at a small size."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+EDGEWATCH = str(Path(sys.executable).with_name("edgewatch"))
+
+
+def test_bench_writes_every_measurement(tmp_path: Path) -> None:
+    out = tmp_path / "BENCHMARKS.md"
+    args = [EDGEWATCH, "bench", "--records", "3000", "--latency-seconds", "2", "--out", str(out)]
+    done = subprocess.run(
+        args, capture_output=True, text=True, timeout=600, check=False,
+        env={**os.environ, "COLUMNS": "200"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    text = out.read_text()
+    for row in ("(a) ceiling", "(b) pipeline, gate off", "(b) pipeline, gate at 30%",
+                "(c) hand-written", "(b)/(a)", "(b)/(c)", "(d) end-to-end latency",
+                "(d) floor", "(e) model per window", "(f) state per asset"):  # fmt: skip
+        assert f"| {row}" in text, row
