@@ -57,8 +57,9 @@ class AssetMetrics:
             labels, registry=registry,
         )  # fmt: skip
 
-    def update(self, scored: list[Scored], open_assets: set[tuple[str, str]]) -> None:
-        """Count ``scored``; mark ``open_assets`` ((source, asset) with an open incident)."""
+    def update(self, scored: list[Scored], open_assets: set[tuple[str, str]]) -> Tally[str]:
+        """Count ``scored``; mark ``open_assets`` ((source, asset) with an open incident).
+        Return the windows flagged per (capped) source, with 0 for sources seen unflagged."""
         windows: Tally[tuple[str, str]] = Tally()
         flagged: Tally[tuple[str, str]] = Tally()
         newest: dict[tuple[str, str], float] = {}
@@ -79,3 +80,7 @@ class AssetMetrics:
         for key in now_open:
             self.incident_open.labels(*key).set(1.0)
         self._was_open = now_open
+        by_source: Tally[str] = Tally()
+        for (source, _), count in flagged.items():
+            by_source[source] += count
+        return by_source

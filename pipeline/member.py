@@ -235,7 +235,6 @@ class Member:
         self.incidents_opened += sum(1 for e in incidents if e.kind == "opened")
         self.confusion.update(scored)
         m.records.labels("valid").inc(valid)
-        self._account_sources(scored)
         m.windows.labels("woken").inc(woken)
         m.windows.labels("skipped").inc(len(scored) - woken)
         for s in scored:
@@ -253,7 +252,9 @@ class Member:
         for source in m.per_asset.source.known | ({OTHER} & set(by_source)):
             m.incidents_open.labels(source).set(by_source.get(source, 0))
         m.oldest_incident.set(max((last - i.opened_ts for i, last in open_now), default=0) / 1000.0)
-        m.per_asset.update(scored, {(i.source, i.asset) for i, _ in open_now})
+        flagged_by_source = m.per_asset.update(scored, {(i.source, i.asset) for i, _ in open_now})
+        for source, count in flagged_by_source.items():
+            m.detections.labels(source).inc(count)
         d = self.detector
         now = (d.warming, d.invocations, self.guard.gaps, d.model_seconds, d.model_windows)
         m.warmup.inc(now[0] - self._seen[0])
@@ -267,12 +268,6 @@ class Member:
             m.end_to_end.observe_many(np.maximum(done_ms - stamps, 0) / 1000.0)
         m.assets.set(len(self.detector))
         self.last_ms = done_ms
-
-    def _account_sources(self, scored: list[Scored]) -> None:
-        label = self.metrics.per_asset.source
-        flagged = Counter(label(s.record.source) for s in scored if s.decision)
-        for source in {label(s.record.source) for s in scored}:
-            self.metrics.detections.labels(source).inc(flagged.get(source, 0))
 
     def run(self, stop: threading.Event, poll_timeout_ms: int, max_records: int) -> None:
         """Process batches until ``stop`` is set; the batch in hand is always finished first."""
