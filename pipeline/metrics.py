@@ -7,9 +7,6 @@ Label values come from bounded sets only (outcomes, DLQ reasons, stage names): n
 from __future__ import annotations
 
 import logging
-import threading
-from types import TracebackType
-from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
@@ -17,6 +14,7 @@ from edgewatch.errors import ConfigError
 from edgewatch.incidents import EVENT_KINDS
 from operators.evaluation import Confusion
 from pipeline.asset_metrics import AssetMetrics
+from pipeline.serving import ServedInThread
 from pipeline.stats import LatencyHistogram
 
 __all__ = ["MetricsServer", "PipelineMetrics", "ReplayMetrics"]
@@ -188,15 +186,13 @@ class ReplayMetrics:
         self._seen = sent
 
 
-class MetricsServer:
+class MetricsServer(ServedInThread):
     """Serves a registry on http://host:port/metrics in a daemon thread; port 0 picks a free one."""
 
     def __init__(self, registry: CollectorRegistry, host: str = "127.0.0.1", port: int = 0):
         self.registry = registry
         self.host = host
         self.port = port
-        self._server: WSGIServer | None = None
-        self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
@@ -204,7 +200,7 @@ class MetricsServer:
 
     def __enter__(self) -> MetricsServer:
         try:
-            self._server, self._thread = start_http_server(
+            server, self._thread = start_http_server(
                 self.port, addr=self.host, registry=self.registry
             )
         except OSError as exc:
@@ -212,18 +208,7 @@ class MetricsServer:
                 f"metrics port {self.port} on {self.host} is not available ({exc}); "
                 "choose another with --metrics-port (0 picks a free one)"
             ) from exc
-        self.port = int(self._server.server_port)
+        self._server = server
+        self.port = int(server.server_port)
         log.info("metrics serving url=%s", self.url)
         return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)

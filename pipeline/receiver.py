@@ -13,12 +13,12 @@ import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import orjson
 
 from edgewatch.errors import ConfigError, SignatureError
+from pipeline.serving import ServedInThread
 from pipeline.webhooks import EVENT_HEADER, SIGNATURE_HEADER, verify
 
 __all__ = ["Receiver"]
@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 MAX_BODY = 1 << 20
 
 
-class Receiver:
+class Receiver(ServedInThread):
     def __init__(
         self,
         secret: bytes,
@@ -47,8 +47,6 @@ class Receiver:
             for line in out.read_bytes().splitlines():
                 self._seen.add(str(orjson.loads(line).get("event_id")))
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
@@ -102,22 +100,11 @@ class Receiver:
                 log.debug("receiver %s", format % args)
 
         try:
-            self._server = ThreadingHTTPServer((self.host, self.port), Handler)
+            server = ThreadingHTTPServer((self.host, self.port), Handler)
         except OSError as exc:
             raise ConfigError(f"cannot listen on {self.host}:{self.port} ({exc})") from exc
-        self.port = int(self._server.server_address[1])
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._server = server
+        self.port = int(server.server_address[1])
+        self._thread = threading.Thread(target=server.serve_forever, daemon=True)
         self._thread.start()
         return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
