@@ -20,7 +20,7 @@ from pipeline.app import ensure_member_topics, open_member
 from pipeline.broker import EmbeddedBroker
 from pipeline.kafka import KafkaSink, read_topic
 from pipeline.member import Member
-from pipeline.settings import Settings, WebhookSettings
+from pipeline.settings import KafkaSettings, Settings, WebhookSettings
 from producers.simulated import FleetSpec, simulate_fleet
 
 pytestmark = pytest.mark.integration
@@ -47,6 +47,12 @@ def _send(bootstrap: str, topic: str, messages: list[tuple[bytes, bytes]]) -> No
         sink.close()
 
 
+def _fill(bootstrap: str, k: KafkaSettings, records: list[SensorRecord]) -> None:
+    """The member's topics, and ``records`` in the input topic keyed by asset."""
+    ensure_member_topics(bootstrap, k)
+    _send(bootstrap, k.input_topic, [(r.asset.encode(), encode_record(r)) for r in records])
+
+
 def _drain(member: Member, expected: int, timeout_s: float = 120.0) -> None:
     deadline = time.monotonic() + timeout_s
     while member.consumed < expected and time.monotonic() < deadline:
@@ -57,13 +63,8 @@ def _drain(member: Member, expected: int, timeout_s: float = 120.0) -> None:
 def test_test_split_through_kafka_matches_the_offline_evaluation(broker: EmbeddedBroker) -> None:
     settings = _settings(broker.bootstrap_servers, partitions=3)
     k = settings.kafka
-    ensure_member_topics(broker.bootstrap_servers, k)
     records = list(simulate_fleet().records(split="test"))
-    _send(
-        broker.bootstrap_servers,
-        k.input_topic,
-        [(r.asset.encode(), encode_record(r)) for r in records],
-    )
+    _fill(broker.bootstrap_servers, k, records)
     with open_member(settings, broker.bootstrap_servers) as member:
         _drain(member, len(records))
     out = [
@@ -155,13 +156,8 @@ def test_incident_events_reach_the_topic_and_the_webhook_receiver(
             }
         )
         k = settings.kafka
-        ensure_member_topics(broker.bootstrap_servers, k)
         records = list(simulate_fleet(FleetSpec(assets=3, points=3_000)).records())
-        _send(
-            broker.bootstrap_servers,
-            k.input_topic,
-            [(r.asset.encode(), encode_record(r)) for r in records],
-        )
+        _fill(broker.bootstrap_servers, k, records)
         with open_member(settings, broker.bootstrap_servers) as member:
             _drain(member, len(records))
             deadline = time.monotonic() + 30
