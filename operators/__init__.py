@@ -12,7 +12,7 @@ from operators.scoring import CardScaler, ModelScorer
 from operators.sequence import SequenceGuard
 from operators.threshold import Threshold
 from operators.timewindows import EventTimeWindows, TimeWindow
-from operators.windowing import CountWindows, Window
+from operators.windowing import CountWindows, Window, WindowBatch
 from operators.zscore import EWZScore
 
 __all__ = [
@@ -38,5 +38,6 @@ __all__ = [
     "Threshold",
     "TimeWindow",
     "Window",
+    "WindowBatch",
     "make_detector",
 ]

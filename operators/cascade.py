@@ -119,6 +119,10 @@ class Cascade:
         windows = self.scaler.process(self.windows.process(batch))
         if self.gate.wake_rate is not None:  # with the gate off nothing reads the prefilter
             windows = self.gate.process(self.prefilter.process(windows))
-        scored = self.explain.process(self.threshold.process(self.scorer.process(windows)))
+        scored = self.threshold.process(self.scorer.process(windows))
+        for i, item in enumerate(scored):  # only anomalous windows are explained
+            if item.decision:
+                item.values = windows.values[i]
+        scored = self.explain.process(scored)
         self.gate.confirm(s.record.asset for s in scored if s.decision)
         return scored

@@ -13,10 +13,11 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
+import numpy as np
 from river import stats
 
 from edgewatch.errors import ConfigError
-from operators.windowing import Window
+from operators.windowing import WindowBatch
 
 __all__ = ["Gate"]
 
@@ -75,32 +76,35 @@ class Gate:
         value = self.quantile.get()
         return math.inf if value is None else float(value)
 
-    def process(self, batch: list[Window]) -> list[Window]:
+    def process(self, batch: WindowBatch) -> WindowBatch:
+        n = len(batch)
         if self.quantile is None:
-            self.seen += len(batch)
-            self.woken += len(batch)
+            self.seen += n
+            self.woken += n
             return batch
-        for window in batch:
-            score = window.prefilter if window.prefilter is not None else math.inf
-            calibrating = self.seen < self.calibration
-            window.woken = calibrating or score >= self.threshold
-            asset = window.record.asset
-            left = self.held.get(asset)
+        scores = batch.prefilter.tolist() if batch.prefilter is not None else [math.inf] * n
+        woken, audit = [False] * n, [False] * n
+        held, quantile = self.held, self.quantile
+        for i, (record, score) in enumerate(zip(batch.records, scores, strict=True)):
+            wake = self.seen < self.calibration or score >= self.threshold
+            left = held.get(record.asset)
             if left is not None:
-                window.woken = True
+                wake = True
                 if left > 1:
-                    self.held[asset] = left - 1
+                    held[record.asset] = left - 1
                 else:
-                    del self.held[asset]
-            window.audit = False
-            if not window.woken and self.audit_every:
+                    del held[record.asset]
+            if not wake and self.audit_every:
                 self._skipped += 1
                 if self._skipped >= self.audit_every:
-                    window.woken = window.audit = True
+                    wake = audit[i] = True
                     self._skipped = 0
                     self.audited += 1
-            self.woken += window.woken
+            woken[i] = wake
+            self.woken += wake
             if math.isfinite(score):
-                self.quantile.update(score)
+                quantile.update(score)
             self.seen += 1
+        batch.woken = np.array(woken, dtype=bool)
+        batch.audit = np.array(audit, dtype=bool)
         return batch

@@ -16,11 +16,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Literal, Protocol, cast
 
+import numpy as np
 from river import anomaly
 
 from edgewatch.errors import ConfigError
 from operators.base import Detector
-from operators.windowing import Window
+from operators.windowing import WindowBatch
 from operators.zscore import EWZScore
 
 __all__ = ["PREFILTERS", "GaussianChannels", "HalfSpaceTreesDetector", "Prefilter", "make_detector"]
@@ -143,17 +144,21 @@ class Prefilter:
             self.skipped[asset] = 0
         return detector
 
-    def process(self, batch: list[Window]) -> list[Window]:
+    def process(self, batch: WindowBatch) -> WindowBatch:
         names = self.channels
         limit = float("inf") if self.gate is None or self.learn == "all" else self.gate.threshold
-        for window in batch:
-            asset = window.record.asset
+        skipped = self.skipped
+        scores = []
+        for record, newest in zip(batch.records, batch.values[:, -1].tolist(), strict=True):
+            asset = record.asset
             detector = self._detector(asset)
-            x = dict(zip(names, window.values[-1].tolist(), strict=True))
-            score = window.prefilter = detector.score_one(x)
-            if score < limit or self.skipped[asset] >= self.relearn_after:
+            x = dict(zip(names, newest, strict=True))
+            score = detector.score_one(x)
+            scores.append(score)
+            if score < limit or skipped[asset] >= self.relearn_after:
                 detector.learn_one(x)
-                self.skipped[asset] = 0
+                skipped[asset] = 0
             else:
-                self.skipped[asset] += 1
+                skipped[asset] += 1
+        batch.prefilter = np.array(scores, dtype=np.float64)
         return batch

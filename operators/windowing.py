@@ -1,18 +1,19 @@
 """`CountWindows`: per-asset windows of the last ``seq_len`` readings, one per record once full.
 
-Each asset keeps its newest ``seq_len - 1`` readings in the model card's channel order; a
-batch's windows are views of one numpy sliding window per asset over those and the batch's
-readings. A record missing a channel carries that channel's last value forward; until every
-channel has been seen, and until ``seq_len`` readings have arrived (unless ``pad_start``), the
-record is counted as warm-up and yields no window. ``stride`` emits a window every
-``stride``-th record of an asset.
+Each asset keeps its newest ``seq_len - 1`` readings in the model card's channel order. A batch's
+windows come out as one `WindowBatch`: columns (the newest record of each window, one
+``(n, seq_len, channels)`` array of readings, and the prefilter/gate columns), built from one
+numpy sliding window per asset, so per-window Python work stays out of the hot path. A record
+missing a channel carries that channel's last value forward; until every channel has been seen,
+and until ``seq_len`` readings have arrived (unless ``pad_start``), the record is counted as
+warm-up and yields no window. ``stride`` emits a window every ``stride``-th record of an asset.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -20,19 +21,69 @@ from numpy.lib.stride_tricks import sliding_window_view
 from edgewatch.errors import ConfigError
 from edgewatch.records import SensorRecord
 
-__all__ = ["CountWindows", "Window"]
+__all__ = ["CountWindows", "Window", "WindowBatch"]
 
 
 @dataclass(slots=True)
 class Window:
-    """The newest record and the ``(seq_len, channels)`` readings that end with it; the
-    prefilter and the gate fill in ``prefilter``, ``woken`` and ``audit``."""
+    """One window of a `WindowBatch`: the newest record and the ``(seq_len, channels)`` readings
+    that end with it, with what the prefilter and the gate decided for it."""
 
     record: SensorRecord
     values: np.ndarray
     prefilter: float | None = None
     woken: bool = True
     audit: bool = False
+
+
+def _ones(n: int) -> np.ndarray:
+    return np.ones(n, dtype=bool)
+
+
+@dataclass(slots=True)
+class WindowBatch:
+    """A batch of windows as columns; ``values[i]`` is the window that ends with ``records[i]``.
+
+    The prefilter fills ``prefilter`` (one score per window); the gate fills ``woken`` (all True
+    until it runs) and ``audit``. Iterating yields one `Window` per row (views, not copies).
+    """
+
+    records: list[SensorRecord]
+    values: np.ndarray  # (n, seq_len, channels) float64
+    prefilter: np.ndarray | None = None  # (n,) float64
+    woken: np.ndarray = field(default_factory=lambda: _ones(0))
+    audit: np.ndarray = field(default_factory=lambda: ~_ones(0))
+
+    def __post_init__(self) -> None:
+        n = len(self.records)
+        if len(self.values) != n:
+            raise ValueError(f"{n} records but {len(self.values)} windows")
+        if len(self.woken) != n:
+            self.woken = _ones(n)
+        if len(self.audit) != n:
+            self.audit = ~_ones(n)
+
+    @classmethod
+    def of(cls, windows: Sequence[Window], shape: tuple[int, int] = (1, 1)) -> WindowBatch:
+        """Columns from `Window` items (``shape`` = (seq_len, channels) when there are none)."""
+        values = np.stack([w.values for w in windows]) if windows else np.empty((0, *shape))
+        prefilter = [w.prefilter for w in windows]
+        return cls(
+            [w.record for w in windows],
+            values,
+            None if None in prefilter or not windows else np.array(prefilter, dtype=np.float64),
+            np.array([w.woken for w in windows], dtype=bool),
+            np.array([w.audit for w in windows], dtype=bool),
+        )
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __iter__(self) -> Iterator[Window]:
+        scores = self.prefilter.tolist() if self.prefilter is not None else [None] * len(self)
+        columns = (self.records, self.values, scores, self.woken.tolist(), self.audit.tolist())
+        for record, values, score, woken, audit in zip(*columns, strict=True):
+            yield Window(record, values, score, woken, audit)
 
 
 class _AssetState:
@@ -77,20 +128,25 @@ class CountWindows:
         for asset in assets:
             self.states.pop(asset, None)
 
-    def process(self, batch: list[SensorRecord]) -> list[Window]:
-        """Windows in batch order; per asset, one numpy sliding-window view over the batch."""
+    def process(self, batch: list[SensorRecord]) -> WindowBatch:
+        """The batch's windows, in batch order."""
         groups: dict[str, list[int]] = {}
         for i, record in enumerate(batch):
             groups.setdefault(record.asset, []).append(i)
-        found: list[tuple[int, Window]] = []
-        for asset, positions in groups.items():
-            found += self._asset(asset, [batch[i] for i in positions], positions)
-        found.sort(key=lambda item: item[0])
-        return [window for _, window in found]
+        positions: list[np.ndarray] = []
+        views: list[np.ndarray] = []
+        for asset, members in groups.items():
+            at, found = self._asset(asset, [batch[i] for i in members])
+            positions.append(np.asarray(members)[at])
+            views.append(found)
+        if not views:
+            return WindowBatch([], np.empty((0, self.seq_len, len(self.channels))))
+        where = np.concatenate(positions)
+        order = np.argsort(where, kind="stable")
+        return WindowBatch([batch[i] for i in where[order].tolist()], np.concatenate(views)[order])
 
-    def _asset(
-        self, asset: str, records: list[SensorRecord], positions: list[int]
-    ) -> list[tuple[int, Window]]:
+    def _asset(self, asset: str, records: list[SensorRecord]) -> tuple[np.ndarray, np.ndarray]:
+        """Which of ``records`` end a window (indices), and those windows."""
         seq_len, names = self.seq_len, self.channels
         state = self.states.get(asset)
         if state is None:
@@ -101,26 +157,18 @@ class CountWindows:
         state.last = rows[-1].copy()
         complete = ~np.isnan(rows).any(axis=1)  # once complete, carry-forward keeps it so
         start = int(np.argmax(complete)) if complete.any() else len(rows)
-        self.warming += start
         rows = rows[start:]
-        if not len(rows):
-            return []
-        if state.count == 0 and self.pad_start:
+        if state.count == 0 and self.pad_start and len(rows):
             state.tail = np.repeat(rows[:1], seq_len - 1, axis=0)
             state.count = seq_len - 1
         full = np.vstack([state.tail, rows])
-        if len(full) < seq_len:  # still warming up: no window can end in this batch
-            views = np.empty((0, seq_len, len(names)))
-        else:
-            views = sliding_window_view(full, seq_len, axis=0).transpose(0, 2, 1)
-        offset = len(state.tail) - (seq_len - 1)  # full index of row 0 minus a window's end
-        out = []
-        for j in range(len(rows)):
-            count = state.count + j + 1
-            if count < seq_len or (count - seq_len) % self.stride:
-                self.warming += 1
-                continue
-            out.append((positions[start + j], Window(records[start + j], views[offset + j])))
+        counts = state.count + np.arange(1, len(rows) + 1)  # readings so far, at each row
+        keep = np.flatnonzero((counts >= seq_len) & ((counts - seq_len) % self.stride == 0))
+        self.warming += len(records) - len(keep)
         state.count += len(rows)
         state.tail = full[len(full) - min(seq_len - 1, len(full)) :].copy()
-        return out
+        if not len(keep):
+            return keep, np.empty((0, seq_len, len(names)))
+        windows = sliding_window_view(full, seq_len, axis=0).transpose(0, 2, 1)
+        offset = len(full) - len(rows) - (seq_len - 1)  # window index of the window ending at row 0
+        return start + keep, windows[offset + keep]

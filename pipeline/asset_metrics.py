@@ -60,15 +60,17 @@ class AssetMetrics:
     def update(self, scored: list[Scored], open_assets: set[tuple[str, str]]) -> Tally[str]:
         """Count ``scored``; mark ``open_assets`` ((source, asset) with an open incident).
         Return the windows flagged per (capped) source, with 0 for sources seen unflagged."""
+        raw = [(item.record.source, item.record.asset) for item in scored]
+        raw_flagged = Tally(key for key, item in zip(raw, scored, strict=True) if item.decision)
+        raw_newest = dict(zip(raw, [item.score for item in scored], strict=True))  # last wins
         windows: Tally[tuple[str, str]] = Tally()
         flagged: Tally[tuple[str, str]] = Tally()
         newest: dict[tuple[str, str], float] = {}
-        for item in scored:
-            r = item.record
-            key = (self.source(r.source), self.asset(r.asset))
-            windows[key] += 1
-            flagged[key] += item.decision
-            newest[key] = item.score
+        for key, count in Tally(raw).items():  # label each distinct key once, in batch order
+            label = (self.source(key[0]), self.asset(key[1]))
+            windows[label] += count
+            flagged[label] += raw_flagged[key]
+            newest[label] = raw_newest[key]
         for key, count in windows.items():
             self.windows.labels(*key).inc(count)
             self.detections.labels(*key).inc(flagged[key])

@@ -8,25 +8,27 @@ import pytest
 from edgewatch.errors import ConfigError
 from edgewatch.records import SensorRecord
 from operators.gate import Gate
-from operators.windowing import Window
+from operators.windowing import Window, WindowBatch
 
 
-def _windows(scores: list[float], asset: str = "a") -> list[Window]:
-    return [
-        Window(SensorRecord(asset, i, i, {"x": 0.0}, "t"), np.zeros((1, 1)), prefilter=s)
-        for i, s in enumerate(scores)
-    ]
+def _windows(scores: list[float], asset: str = "a") -> WindowBatch:
+    return WindowBatch.of(
+        [
+            Window(SensorRecord(asset, i, i, {"x": 0.0}, "t"), np.zeros((1, 1)), prefilter=s)
+            for i, s in enumerate(scores)
+        ]
+    )
 
 
 def test_disabled_gate_wakes_everything() -> None:
-    out = Gate(None).process(_windows([0.0, 5.0, -1.0]))
+    out = list(Gate(None).process(_windows([0.0, 5.0, -1.0])))
     assert all(w.woken for w in out)
 
 
 def test_wake_rate_tracks_the_target_after_calibration() -> None:
     rng = np.random.default_rng(0)
     gate = Gate(0.2, calibration=1_000)
-    out = gate.process(_windows(rng.exponential(size=21_000).tolist()))
+    out = list(gate.process(_windows(rng.exponential(size=21_000).tolist())))
     after = out[1_000:]
     assert all(w.woken for w in out[:1_000])  # calibrating: everything wakes
     assert sum(w.woken for w in after) / len(after) == pytest.approx(0.2, abs=0.02)
@@ -47,7 +49,7 @@ def test_threshold_is_computed_before_the_score_is_added() -> None:
 def test_audit_wakes_every_nth_skipped_window() -> None:
     rng = np.random.default_rng(1)
     gate = Gate(0.01, audit_every=10, calibration=100)
-    out = gate.process(_windows(rng.uniform(size=2_000).tolist()))[100:]
+    out = list(gate.process(_windows(rng.uniform(size=2_000).tolist())))[100:]
     audits = sum(w.audit for w in out)
     not_woken_by_score = sum(not w.woken for w in out) + audits
     assert audits == not_woken_by_score // 10 > 100
@@ -58,7 +60,7 @@ def test_confirmed_assets_stay_woken_for_hold_windows() -> None:
     gate = Gate(0.01, calibration=100, hold=3)
     gate.process(_windows([5.0] * 100))
     gate.confirm(["a"])
-    out = gate.process(_windows([-1.0] * 5))
+    out = list(gate.process(_windows([-1.0] * 5)))
     assert [w.woken for w in out] == [True, True, True, False, False]
 
 

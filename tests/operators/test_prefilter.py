@@ -6,21 +6,23 @@ import pytest
 from edgewatch.errors import ConfigError
 from edgewatch.records import SensorRecord
 from operators.prefilter import PREFILTERS, Prefilter, make_detector
-from operators.windowing import Window
+from operators.windowing import Window, WindowBatch
 
 
-def _windows(values: list[float], asset: str = "a") -> list[Window]:
-    return [
-        Window(SensorRecord(asset, i, i, {"x": v}, "t"), np.array([[v]]))
-        for i, v in enumerate(values)
-    ]
+def _windows(values: list[float], asset: str = "a") -> WindowBatch:
+    return WindowBatch.of(
+        [
+            Window(SensorRecord(asset, i, i, {"x": v}, "t"), np.array([[v]]))
+            for i, v in enumerate(values)
+        ]
+    )
 
 
 @pytest.mark.parametrize("kind", PREFILTERS)
 def test_every_prefilter_scores_a_level_shift_higher(kind: str) -> None:
     rng = np.random.default_rng(0)
     prefilter = Prefilter(make_detector(kind, ["x"]), ["x"], learn="all")
-    out = prefilter.process(_windows([*rng.normal(size=600).tolist(), 5.0]))
+    out = list(prefilter.process(_windows([*rng.normal(size=600).tolist(), 5.0])))
     assert out[-1].prefilter is not None
     assert out[-1].prefilter > float(np.quantile([w.prefilter or 0.0 for w in out[100:-1]], 0.9))
 
@@ -40,7 +42,7 @@ def _after_shift(learn: str, relearn_after: int = 10_000) -> float:
         gate=FixedGate(),
     )
     values = rng.normal(size=600).tolist() + (8 + rng.normal(size=3_000)).tolist()
-    out = prefilter.process(_windows(values))
+    out = list(prefilter.process(_windows(values)))
     return float(np.mean([w.prefilter or 0.0 for w in out[-500:]]))
 
 
@@ -54,7 +56,8 @@ def test_relearn_after_lets_a_lasting_level_shift_become_normal() -> None:
 
 def test_state_is_per_asset_and_evictable() -> None:
     prefilter = Prefilter(make_detector("ewzscore", ["x"]), ["x"], max_assets=2)
-    prefilter.process(_windows([1.0], "a") + _windows([1.0], "b"))
+    prefilter.process(_windows([1.0], "a"))
+    prefilter.process(_windows([1.0], "b"))
     with pytest.raises(ConfigError, match="max_assets"):
         prefilter.process(_windows([1.0], "c"))
     prefilter.evict(["a"])

@@ -12,7 +12,7 @@ from models.metrics import evaluate
 from models.windows import simulated_splits
 from operators import Chain, Threshold
 from operators.scoring import CardScaler, ModelScorer
-from operators.windowing import CountWindows, Window
+from operators.windowing import CountWindows, Window, WindowBatch
 from producers.simulated import simulate_fleet
 
 CARD = (
@@ -36,7 +36,7 @@ def test_card_scaler_uses_asset_statistics_then_global() -> None:
 
     known = Window(SensorRecord("k", 0, 0, {"v": 0.0}, "t"), np.array([[20.0], [15.0]]))
     other = Window(SensorRecord("u", 0, 0, {"v": 0.0}, "t"), np.array([[3.0], [5.0]]))
-    scaler.process([known, other])
+    known, other = scaler.process(WindowBatch.of([known, other]))
     np.testing.assert_allclose(known.values[:, 0], [2.0, 1.0])
     np.testing.assert_allclose(other.values[:, 0], [1.0, 2.0])
 
