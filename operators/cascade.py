@@ -115,14 +115,25 @@ class Cascade:
         self.prefilter.evict(assets)
         self.gate.evict(assets)
 
-    def process(self, batch: list[SensorRecord]) -> list[Scored]:
+    def submit(self, batch: list[SensorRecord]) -> Callable[[], list[Scored]]:
+        """Window, scale and gate ``batch`` now and start the model on it; the returned function
+        waits for the model and finishes the batch (threshold, explanations). Submit the next
+        batch before collecting this one to overlap the model with the caller's work."""
         windows = self.scaler.process(self.windows.process(batch))
         if self.gate.wake_rate is not None:  # with the gate off nothing reads the prefilter
             windows = self.gate.process(self.prefilter.process(windows))
-        scored = self.threshold.process(self.scorer.process(windows))
-        for i, item in enumerate(scored):  # only anomalous windows are explained
-            if item.decision:
-                item.values = windows.values[i]
-        scored = self.explain.process(scored)
-        self.gate.confirm(s.record.asset for s in scored if s.decision)
-        return scored
+        scores = self.scorer.submit(windows)
+
+        def collect() -> list[Scored]:
+            scored = self.threshold.process(scores())
+            for i, item in enumerate(scored):  # only anomalous windows are explained
+                if item.decision:
+                    item.values = windows.values[i]
+            self.explain.process(scored)
+            self.gate.confirm(s.record.asset for s in scored if s.decision)
+            return scored
+
+        return collect
+
+    def process(self, batch: list[SensorRecord]) -> list[Scored]:
+        return self.submit(batch)()

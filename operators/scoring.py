@@ -9,6 +9,7 @@ to the model in micro-batches of at most ``batch_size`` and returns a `Scored` i
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from time import perf_counter
 from typing import Any
 
@@ -47,7 +48,12 @@ class CardScaler:
 
 
 class ModelScorer:
-    """``score`` maps a (n, seq_len, channels) float32 array to n probabilities."""
+    """``score`` maps a (n, seq_len, channels) float32 array to n probabilities.
+
+    `submit` starts scoring a batch on the scorer's worker thread and returns a function that
+    waits for it: ONNX Runtime releases the GIL while it runs, so the caller can prepare the next
+    batch or publish the previous one meanwhile. Batches are scored in submission order.
+    """
 
     def __init__(self, score: Callable[[np.ndarray], np.ndarray], batch_size: int = 256) -> None:
         if batch_size < 1:
@@ -57,28 +63,45 @@ class ModelScorer:
         self.invocations = 0  # model calls (micro-batches)
         self.windows = 0  # windows scored
         self.seconds = 0.0  # wall time inside the model
+        self._worker = ThreadPoolExecutor(1, thread_name_prefix="edgewatch-model")
+
+    def _run(self, x: np.ndarray) -> np.ndarray:
+        found = np.empty(len(x))
+        for start in range(0, len(x), self.batch_size):
+            began = perf_counter()
+            found[start : start + self.batch_size] = self.score(x[start : start + self.batch_size])
+            self.seconds += perf_counter() - began
+            self.invocations += 1
+        self.windows += len(x)
+        return found
+
+    def submit(self, batch: WindowBatch) -> Callable[[], list[Scored]]:
+        """Start scoring the woken windows; the returned function waits and gives one `Scored`
+        per window (a window the gate did not wake scores 0.0)."""
+        woken = batch.woken
+        every = bool(woken.all())
+        x = (batch.values if every else batch.values[woken]).astype(np.float32)
+        future = self._worker.submit(self._run, x) if len(x) else None
+
+        def collect() -> list[Scored]:
+            scores = np.zeros(len(batch))
+            if future is not None:
+                scores[woken] = future.result()
+            n = len(batch)
+            prefilter = batch.prefilter.tolist() if batch.prefilter is not None else [None] * n
+            columns = (
+                batch.records,
+                scores.tolist(),
+                prefilter,
+                woken.tolist(),
+                batch.audit.tolist(),
+            )
+            # positional arguments: a third faster than keywords, and this runs once per window
+            return [
+                Scored(r, score, False, p, w, a) for r, score, p, w, a in zip(*columns, strict=True)
+            ]
+
+        return collect
 
     def process(self, batch: WindowBatch) -> list[Scored]:
-        """Scores the woken windows; a window the gate did not wake scores 0.0."""
-        woken = batch.woken
-        scores = np.zeros(len(batch))
-        if woken.any():
-            every = bool(woken.all())
-            x = (batch.values if every else batch.values[woken]).astype(np.float32)
-            found = np.empty(len(x))
-            for start in range(0, len(x), self.batch_size):
-                began = perf_counter()
-                found[start : start + self.batch_size] = self.score(
-                    x[start : start + self.batch_size]
-                )
-                self.seconds += perf_counter() - began
-                self.invocations += 1
-            self.windows += len(x)
-            scores[woken] = found
-        n = len(batch)
-        prefilter = batch.prefilter.tolist() if batch.prefilter is not None else [None] * n
-        columns = (batch.records, scores.tolist(), prefilter, woken.tolist(), batch.audit.tolist())
-        # positional arguments: a third faster than keywords, and this runs once per window
-        return [
-            Scored(r, score, False, p, w, a) for r, score, p, w, a in zip(*columns, strict=True)
-        ]
+        return self.submit(batch)()

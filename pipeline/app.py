@@ -138,4 +138,5 @@ def open_member(settings: Settings, bootstrap_servers: str) -> Iterator[Member]:
             incidents=build_tracker(settings.incidents),
             alerts=_open_alerts(settings.webhooks, metrics, stack),
             emit_all=settings.emit == "all",
+            chunk=settings.detector.batch_size,
         )
