@@ -74,3 +74,17 @@ def test_streaming_chain_matches_offline_evaluation() -> None:
     f1_offline = evaluate(offline.y, offline_scores, model.threshold).f1
     assert abs(f1_stream - f1_offline) <= 0.002
     assert scorer.windows == len(offline)
+
+
+def test_submitted_batches_are_scored_in_order_while_the_caller_works() -> None:
+    from edgewatch.records import SensorRecord
+
+    def batch(offset: float) -> WindowBatch:
+        records = [SensorRecord("a", i, i, {"v": 0.0}, "t") for i in range(5)]
+        return WindowBatch(records, np.arange(5.0).reshape(5, 1, 1) + offset)
+
+    scorer = ModelScorer(lambda x: x[:, -1, 0].astype(np.float64), batch_size=2)
+    first, second = scorer.submit(batch(0.0)), scorer.submit(batch(10.0))
+    assert [s.score for s in second()] == [10.0, 11.0, 12.0, 13.0, 14.0]
+    assert [s.score for s in first()] == [0.0, 1.0, 2.0, 3.0, 4.0]
+    assert (scorer.windows, scorer.invocations) == (10, 6)

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from numpy.lib.stride_tricks import sliding_window_view
 
 from edgewatch.records import SensorRecord
-from operators.windowing import CountWindows
+from operators.windowing import CountWindows, WindowBatch
 
 
 def _records(items: list[tuple[str, float]]) -> list[SensorRecord]:
@@ -70,3 +70,18 @@ def test_bad_parameters() -> None:
         CountWindows(["a"], seq_len=0)
     with pytest.raises(ValueError, match="channels"):
         CountWindows([], seq_len=3)
+
+
+@given(st.lists(st.tuples(st.sampled_from("xy"), st.floats(-1e3, 1e3)), max_size=30))
+def test_a_window_batch_round_trips_through_its_windows(items: list[tuple[str, float]]) -> None:
+    batch = CountWindows(["a", "b"], seq_len=2).process(_records(items))
+    batch.prefilter = np.arange(len(batch), dtype=np.float64)
+    batch.woken = np.arange(len(batch)) % 2 == 0
+    again = WindowBatch.of(list(batch), shape=(2, 2))
+    assert again.records == batch.records
+    np.testing.assert_array_equal(again.values, batch.values)
+    np.testing.assert_array_equal(again.woken, batch.woken)
+    if len(batch):
+        assert again.prefilter is not None
+        assert again.prefilter.tolist() == list(range(len(batch)))
+    assert not again.audit.any()

@@ -8,6 +8,8 @@ import time
 import numpy as np
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from edgewatch.errors import BrokerError
 from edgewatch.records import SensorRecord, encode_record
@@ -30,7 +32,9 @@ def _spike_model(x: np.ndarray) -> np.ndarray:
     return (np.abs(x[:, -1, 0]) > 50).astype(np.float64)
 
 
-def _member(broker: MemoryBroker, emit_all: bool = False, **cascade: object) -> Member:
+def _member(
+    broker: MemoryBroker, emit_all: bool = False, chunk: int = 256, **cascade: object
+) -> Member:
     return Member(
         broker.source(["in"], "g"),
         broker.sink(),
@@ -42,6 +46,7 @@ def _member(broker: MemoryBroker, emit_all: bool = False, **cascade: object) -> 
         threshold=0.5,
         incidents=IncidentTracker(k=1, m=1, quiet_ms=5),
         emit_all=emit_all,
+        chunk=chunk,
         wall_ms=lambda: 10_000,
     )
 
@@ -69,6 +74,34 @@ def test_decisions_become_detections_and_offsets_are_committed() -> None:
     assert (opened["kind"], resolved["kind"]) == ("opened", "resolved")
     assert opened["incident_id"] == resolved["incident_id"]
     assert member.metrics.end_to_end.percentile(50) == pytest.approx(0.010, rel=0.03)
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.tuples(st.sampled_from(["a", "b", "c"]), st.sampled_from([0.0, 1.0, 99.0])),
+            st.just(("bad", 0.0)),  # not a record: dead-lettered wherever it falls
+        ),
+        max_size=60,
+    ),
+    st.integers(1, 9),
+)
+@settings(max_examples=30, deadline=None)
+def test_chunking_a_batch_changes_no_output(items: list[tuple[str, float]], chunk: int) -> None:
+    outputs = []
+    for size in (chunk, 10_000):
+        broker = MemoryBroker()
+        seqs: dict[str, int] = {}
+        for asset, value in items:
+            if asset == "bad":
+                broker.append("in", b"a", b"{not json")
+                continue
+            seq = seqs[asset] = seqs.get(asset, -1) + 1
+            record = SensorRecord(asset, 1_000 + 10 * seq, seq, {"p": value}, "test")
+            broker.append("in", asset.encode(), encode_record(record))
+        _member(broker, emit_all=True, chunk=size).step(max_records=100)
+        outputs.append({t: [m.value for m in broker.messages(t)] for t in ("det", "dlq", "inc")})
+    assert outputs[0] == outputs[1]
 
 
 def test_emit_all_writes_one_detection_per_valid_record() -> None:
