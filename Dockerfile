@@ -7,7 +7,7 @@ COPY producers ./producers
 COPY operators ./operators
 COPY models ./models
 COPY pipeline ./pipeline
-RUN pip install --no-cache-dir --prefix=/install .
+RUN pip install --no-cache-dir --prefix=/install '.[confluent]'
 
 FROM python:3.11-slim
 RUN useradd --create-home --uid 10001 edgewatch \

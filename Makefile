@@ -12,7 +12,7 @@ install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet $(FIND_LINKS) -e '.[train,dev]'
+	$(BIN)/pip install --quiet $(FIND_LINKS) -e '.[train,dev,confluent]'
 	touch $(STAMP)
 
 demo: install

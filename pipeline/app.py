@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from typing import Any
 
 from edgewatch.incidents import IncidentEvent
+from edgewatch.transport import MessageSink, MessageSource
 from models.artifacts import OnnxModel, load_model, shipped_card
 from operators import Cascade, IncidentTracker
+from pipeline.confluent import ConfluentSink, ConfluentSource
 from pipeline.kafka import KafkaSink, KafkaSource, ensure_topics
 from pipeline.member import Member, Topics
 from pipeline.metrics import PipelineMetrics
@@ -27,6 +30,8 @@ __all__ = [
     "build_tracker",
     "ensure_member_topics",
     "load_detector_model",
+    "make_sink",
+    "make_source",
     "open_member",
 ]
 
@@ -52,6 +57,35 @@ def load_detector_model(cfg: DetectorSettings) -> OnnxModel:
     if not cfg.model.suffix and shipped_card(cfg.model.name).is_file():
         return load_model(shipped_card(cfg.model.name))
     return load_model(cfg.model)
+
+
+def make_source(
+    k: KafkaSettings, bootstrap_servers: str, group_id: str, client_id: str, **overrides: Any
+) -> MessageSource:
+    """A consumer-group member on ``k.input_topic`` with ``k.client``; ``overrides`` replace
+    fields of ``k`` (e.g. ``fetch_max_wait_ms``)."""
+    k = k.model_copy(update=overrides)
+    timing = {
+        "fetch_max_wait_ms": k.fetch_max_wait_ms,
+        "max_poll_interval_ms": k.max_poll_interval_ms,
+        "session_timeout_ms": k.session_timeout_ms,
+    }
+    if k.client == "confluent":
+        return ConfluentSource(bootstrap_servers, [k.input_topic], group_id, client_id, **timing)
+    return KafkaSource(
+        bootstrap_servers,
+        [k.input_topic],
+        group_id,
+        client_id,
+        max_poll_records=k.max_poll_records,
+        **timing,
+    )
+
+
+def make_sink(k: KafkaSettings, bootstrap_servers: str, client_id: str) -> MessageSink:
+    if k.client == "confluent":
+        return ConfluentSink(bootstrap_servers, client_id)
+    return KafkaSink(bootstrap_servers, client_id)
 
 
 def build_cascade(cfg: DetectorSettings, model: OnnxModel) -> Cascade:
@@ -113,18 +147,9 @@ def open_member(settings: Settings, bootstrap_servers: str) -> Iterator[Member]:
     cascade = build_cascade(settings.detector, model)
     metrics = PipelineMetrics(asset_cap=settings.metrics_asset_cap)
     with ExitStack() as stack:
-        source = KafkaSource(
-            bootstrap_servers,
-            [k.input_topic],
-            k.group_id,
-            client_id="edgewatch-member",
-            max_poll_records=k.max_poll_records,
-            fetch_max_wait_ms=k.fetch_max_wait_ms,
-            max_poll_interval_ms=k.max_poll_interval_ms,
-            session_timeout_ms=k.session_timeout_ms,
-        )
+        source = make_source(k, bootstrap_servers, k.group_id, "edgewatch-member")
         stack.callback(source.close)
-        sink = KafkaSink(bootstrap_servers, client_id="edgewatch-member")
+        sink = make_sink(k, bootstrap_servers, "edgewatch-member")
         stack.callback(sink.close)
         yield Member(
             source,

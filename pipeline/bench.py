@@ -11,6 +11,7 @@ records from the same topic with a fresh consumer group, timed from their first 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import platform
 import time
 import tracemalloc
@@ -25,12 +26,18 @@ from edgewatch.errors import BrokerError, RecordError
 from edgewatch.records import SensorRecord, decode_record, encode_record
 from models.artifacts import OnnxModel
 from operators import IncidentTracker, SequenceGuard
-from pipeline.app import build_cascade, ensure_member_topics, load_detector_model, open_member
-from pipeline.kafka import KafkaSink, KafkaSource
+from pipeline.app import (
+    build_cascade,
+    ensure_member_topics,
+    load_detector_model,
+    make_source,
+    open_member,
+)
+from pipeline.kafka import KafkaSink
 from pipeline.member import Member
 from pipeline.metrics import STAGES
 from pipeline.replay_process import ReplayProcess
-from pipeline.settings import Settings
+from pipeline.settings import KafkaSettings, Settings
 from producers.simulated import simulate_fleet
 
 __all__ = ["BenchReport", "run_bench"]
@@ -44,6 +51,7 @@ class BenchReport:
     naive_flagged: float = 0.0
     latency_ms: dict[str, float] = field(default_factory=dict)
     transport_ms: dict[str, float] = field(default_factory=dict)
+    latency_confluent_ms: dict[str, float] = field(default_factory=dict)
     offered: float = 0.0
     model_us: dict[str, float] = field(default_factory=dict)
     bytes_per_asset: float = 0.0
@@ -60,8 +68,8 @@ def _topics(settings: Settings, tag: str) -> Settings:
     )
 
 
-def _ceiling(bootstrap: str, topic: str, expected: int) -> float:
-    source = KafkaSource(bootstrap, [topic], f"ceiling-{topic}", fetch_max_wait_ms=100)
+def _ceiling(k: KafkaSettings, bootstrap: str, expected: int) -> float:
+    source = make_source(k, bootstrap, f"ceiling-{k.client}-{k.input_topic}", "edgewatch-bench")
     seen, started = 0, 0.0
     try:
         deadline = time.monotonic() + 300
@@ -111,12 +119,11 @@ def _latency(settings: Settings, bootstrap: str, rate: float, seconds: float) ->
     return out
 
 
-def _transport(
-    bootstrap: str, topic: str, fetch_wait_ms: int, rate: float, seconds: float
-) -> dict[str, float]:
+def _transport(k: KafkaSettings, bootstrap: str, rate: float, seconds: float) -> dict[str, float]:
     """The floor under (d): a bare consumer's poll time minus each record's Kafka timestamp, at
     the same offered load, with no processing at all."""
-    source = KafkaSource(bootstrap, [topic], f"transport-{topic}", fetch_max_wait_ms=fetch_wait_ms)
+    topic = k.input_topic
+    source = make_source(k, bootstrap, f"transport-{topic}", "edgewatch-bench")
     waits: list[np.ndarray] = []
     try:
         deadline = time.monotonic() + 60
@@ -137,6 +144,34 @@ def _transport(
         source.close()
     joined = np.concatenate(waits) if waits else np.zeros(1)
     return {f"p{q}": float(np.percentile(joined, q)) for q in (50, 95, 99)}
+
+
+def confluent_installed() -> bool:
+    return importlib.util.find_spec("confluent_kafka") is not None
+
+
+def _confluent(
+    report: BenchReport,
+    base: Settings,
+    bootstrap: str,
+    tag: str,
+    latency_s: float,
+    say: Callable[[str], None],
+) -> None:
+    """(a), (b) and (d) again with the optional confluent-kafka client, same topic and load."""
+    conf = base.model_copy(update={"kafka": base.kafka.model_copy(update={"client": "confluent"})})
+    say("(a) consume + decode, confluent-kafka")
+    report.rates["a_confluent"] = _ceiling(conf.kafka, bootstrap, report.records)
+    say("(b) the pipeline, gate off, confluent-kafka")
+    piped = _topics(conf, "bc")
+    ensure_member_topics(bootstrap, piped.kafka)
+    report.rates["b_confluent"] = _pipeline(piped, bootstrap, report.records)
+    say(f"(d) latency at {report.offered:,.0f} records/s, confluent-kafka")
+    lat = _topics(conf, "dc")
+    lat = lat.model_copy(
+        update={"kafka": lat.kafka.model_copy(update={"input_topic": f"latc-{tag}"})}
+    )
+    report.latency_confluent_ms = _latency(lat, bootstrap, report.offered, latency_s)
 
 
 def _model_us(model: OnnxModel) -> dict[str, float]:
@@ -197,7 +232,7 @@ def run_bench(
     finally:
         sink.close()
     say("(a) consume + decode")
-    report.rates["a"] = _ceiling(bootstrap, topic, records)
+    report.rates["a"] = _ceiling(base.kafka, bootstrap, records)
     say("(b) the pipeline, gate off")
     report.rates["b"] = _pipeline(_topics(base, "b"), bootstrap, records)
     gated = _topics(base, "g")
@@ -222,9 +257,10 @@ def run_bench(
     )
     report.latency_ms = _latency(lat, bootstrap, report.offered, latency_s)
     say("(d) the transport alone at the same load: a bare consumer")
-    report.transport_ms = _transport(
-        bootstrap, f"floor-{tag}", settings.kafka.fetch_max_wait_ms, report.offered, latency_s
-    )
+    floor = base.kafka.model_copy(update={"input_topic": f"floor-{tag}"})
+    report.transport_ms = _transport(floor, bootstrap, report.offered, latency_s)
+    if confluent_installed():
+        _confluent(report, base, bootstrap, tag, latency_s, say)
     say("(e) model per window; (f) state per asset")
     report.model_us = _model_us(model)
     report.bytes_per_asset = _state_bytes_per_asset(settings, model)
@@ -258,6 +294,16 @@ def markdown(report: BenchReport) -> str:
          f"batch 1: {report.model_us['b1']:.1f} µs; batch 256: {report.model_us['b256']:.2f} µs"),
         ("(f) state per asset, 10,000 assets", f"{report.bytes_per_asset / 1024:.1f} KiB"),
     ]  # fmt: skip
+    if "b_confluent" in r:
+        a_c, b_c, lat_c = r["a_confluent"], r["b_confluent"], report.latency_confluent_ms
+        rows += [
+            ("optional confluent-kafka client: (a) ceiling", f"{a_c:,.0f} records/s"),
+            ("optional confluent-kafka client: (b) pipeline, gate off",
+             f"{b_c:,.0f} records/s; (b)/(a) {b_c / a_c:.2f}; "
+             f"{b_c / r['b']:.1f}x the kafka-python pipeline; (b)/(c) {b_c / r['c']:.1f}"),
+            (f"optional confluent-kafka client: (d) latency at {report.offered:,.0f} records/s",
+             f"p50 {lat_c['p50']:.1f} ms, p95 {lat_c['p95']:.1f} ms, p99 {lat_c['p99']:.1f} ms"),
+        ]  # fmt: skip
     lines = [
         "# Benchmarks",
         "",

@@ -14,6 +14,7 @@ from edgewatch import __version__
 from edgewatch.errors import ConfigError, EdgewatchError
 from pipeline.cli_common import (
     BootstrapOpt,
+    ClientOpt,
     ConfigOpt,
     LogOpt,
     MetricsPortOpt,
@@ -100,6 +101,7 @@ def run(
     detections_topic: Annotated[str | None, typer.Option(help="Topic for detections.")] = None,
     dlq_topic: Annotated[str | None, typer.Option(help="Dead-letter topic.")] = None,
     group_id: Annotated[str | None, typer.Option(help="Consumer group.")] = None,
+    client: ClientOpt = None,
     incidents_topic: Annotated[str | None, typer.Option(help="Topic for incident events.")] = None,
     emit: Annotated[str | None, typer.Option(help="'anomalies' (default) or 'all'.")] = None,
     model: Annotated[
@@ -130,6 +132,7 @@ def run(
         "dlq_topic": dlq_topic,
         "incidents_topic": incidents_topic,
         "group_id": group_id,
+        "client": client,
     }
     detector = {
         "model": model,

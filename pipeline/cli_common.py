@@ -17,6 +17,7 @@ from pipeline.settings import Settings
 
 __all__ = [
     "BootstrapOpt",
+    "ClientOpt",
     "ConfigOpt",
     "LogOpt",
     "MetricsPortOpt",
@@ -35,6 +36,12 @@ BootstrapOpt = Annotated[
     str | None,
     typer.Option(
         "--bootstrap-servers", "-b", help="Kafka host:port[,...]; unset = embedded broker."
+    ),
+]
+ClientOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--client", help="Kafka client: kafka-python (default) or confluent (confluent extra)."
     ),
 ]
 MetricsPortOpt = Annotated[

@@ -31,6 +31,10 @@ class KafkaSettings(BaseModel):
     bootstrap_servers: str | None = Field(
         None, description="host:port[,host:port]; unset = start the embedded broker"
     )
+    client: Literal["kafka-python", "confluent"] = Field(
+        "kafka-python",
+        description="Kafka client library; confluent (librdkafka) needs the confluent extra",
+    )
     input_topic: str = Field("edgewatch.records", min_length=1)
     detections_topic: str = Field("edgewatch.detections", min_length=1)
     dlq_topic: str = Field("edgewatch.dlq", min_length=1)

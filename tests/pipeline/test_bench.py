@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -26,3 +27,5 @@ def test_bench_writes_every_measurement(tmp_path: Path) -> None:
                 "(c) hand-written", "(b)/(a)", "(b)/(c)", "(d) end-to-end latency",
                 "(d) floor", "(e) model per window", "(f) state per asset"):  # fmt: skip
         assert f"| {row}" in text, row
+    if importlib.util.find_spec("confluent_kafka") is not None:
+        assert "| optional confluent-kafka client: (b) pipeline" in text
