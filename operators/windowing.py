@@ -36,8 +36,7 @@ class Window:
     audit: bool = False
 
 
-def _ones(n: int) -> np.ndarray:
-    return np.ones(n, dtype=bool)
+_UNSET = np.zeros(0, dtype=bool)  # a column not given: filled in by __post_init__
 
 
 @dataclass(slots=True)
@@ -51,17 +50,18 @@ class WindowBatch:
     records: list[SensorRecord]
     values: np.ndarray  # (n, seq_len, channels) float64
     prefilter: np.ndarray | None = None  # (n,) float64
-    woken: np.ndarray = field(default_factory=lambda: _ones(0))
-    audit: np.ndarray = field(default_factory=lambda: ~_ones(0))
+    woken: np.ndarray = field(default_factory=lambda: _UNSET)  # (n,) bool; all True if not given
+    audit: np.ndarray = field(default_factory=lambda: _UNSET)  # (n,) bool; all False if not given
 
     def __post_init__(self) -> None:
         n = len(self.records)
-        if len(self.values) != n:
-            raise ValueError(f"{n} records but {len(self.values)} windows")
-        if len(self.woken) != n:
-            self.woken = _ones(n)
-        if len(self.audit) != n:
-            self.audit = ~_ones(n)
+        if self.woken is _UNSET:
+            self.woken = np.ones(n, dtype=bool)
+        if self.audit is _UNSET:
+            self.audit = np.zeros(n, dtype=bool)
+        for name, column in (("values", self.values), ("woken", self.woken), ("audit", self.audit)):
+            if len(column) != n:
+                raise ValueError(f"{n} records but {len(column)} rows of {name}")
 
     @classmethod
     def of(cls, windows: Sequence[Window], shape: tuple[int, int] = (1, 1)) -> WindowBatch:

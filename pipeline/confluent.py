@@ -79,8 +79,16 @@ class ConfluentSource:
         self._consumer.subscribe(list(topics))
 
     def poll(self, timeout_ms: int, max_records: int) -> list[Message]:
+        # consume(n, timeout) waits for n messages or the timeout; like kafka-python, return as
+        # soon as anything is there: what is buffered, else the first message to arrive + the rest.
+        consumer = self._consumer
         try:
-            batch = self._consumer.consume(max_records, timeout_ms / 1000)
+            batch = consumer.consume(max_records, 0)
+            if not batch:
+                first = consumer.poll(timeout_ms / 1000)
+                batch = [] if first is None else [first]
+                if first is not None and max_records > 1:
+                    batch += consumer.consume(max_records - 1, 0)
         except self._ck.KafkaException as exc:
             raise BrokerError(f"poll failed: {exc!r}") from exc
         out: list[Message] = []
