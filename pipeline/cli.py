@@ -223,6 +223,14 @@ def bench(
     latency_seconds: Annotated[
         float, typer.Option(min=1.0, help="Length of the latency run at 50% load.")
     ] = 20.0,
+    latency_fetch_wait_ms: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Fetch long-poll cap in the latency runs; brokers that do not answer a waiting "
+            "fetch when data arrives (the embedded one) add up to this much to every poll.",
+        ),
+    ] = 10,
     out: Annotated[Path, typer.Option(help="Where to write the report.")] = Path("BENCHMARKS.md"),
     bootstrap_servers: BootstrapOpt = None,
     config: ConfigOpt = None,
@@ -245,7 +253,9 @@ def bench(
             status.update(text)
             console.print(text)
 
-        report = run_bench(settings, bootstrap, records, latency_seconds, say)
+        report = run_bench(
+            settings, bootstrap, records, latency_seconds, say, latency_fetch_wait_ms
+        )
     text = markdown(report)
     out.write_text(text)
     typer.echo(text)

@@ -1,14 +1,15 @@
 """`Member`: the processing loop of one consumer-group member.
 
-poll batch -> decode + validate + sequence check (bad -> DLQ) -> detector (the cascade) ->
-detections + incident events -> flush -> commit.
+poll batch -> per chunk: decode + validate + sequence check (bad -> DLQ) -> detector (the
+cascade; its model runs on a worker thread, overlapping the next chunk) -> detections + incident
+events -> once per batch: flush -> commit.
 
 At-least-once: offsets are committed only after every output of the batch (detections, incident
 events and DLQ messages) has been acknowledged by the broker and its incident events are stored
-in the webhook outbox. A crash re-processes at most the
-uncommitted batch; detection and incident ids make the duplicates harmless. When a rebalance
-takes partitions away, the state of their assets is dropped, so it is rebuilt (and counted as
-warm-up) wherever they land, and never reused stale if they come back.
+in the webhook outbox. A crash re-processes at most the uncommitted batch; detection and
+incident ids make the duplicates harmless. When a rebalance takes partitions away, the state of
+their assets is dropped, so it is rebuilt (and counted as warm-up) wherever they land, and never
+reused stale if they come back.
 """
 
 from __future__ import annotations
