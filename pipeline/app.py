@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from typing import Any
 
 from edgewatch.incidents import IncidentEvent
 from edgewatch.transport import MessageSink, MessageSource
@@ -60,11 +59,9 @@ def load_detector_model(cfg: DetectorSettings) -> OnnxModel:
 
 
 def make_source(
-    k: KafkaSettings, bootstrap_servers: str, group_id: str, client_id: str, **overrides: Any
+    k: KafkaSettings, bootstrap_servers: str, group_id: str, client_id: str
 ) -> MessageSource:
-    """A consumer-group member on ``k.input_topic`` with ``k.client``; ``overrides`` replace
-    fields of ``k`` (e.g. ``fetch_max_wait_ms``)."""
-    k = k.model_copy(update=overrides)
+    """A consumer-group member of ``group_id`` on ``k.input_topic``, with ``k.client``."""
     timing = {
         "fetch_max_wait_ms": k.fetch_max_wait_ms,
         "max_poll_interval_ms": k.max_poll_interval_ms,
