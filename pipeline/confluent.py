@@ -115,15 +115,25 @@ class ConfluentSource:
         return {(tp.topic, tp.partition) for tp in self._consumer.assignment()}
 
     def lag(self) -> int | None:
-        """Messages behind the end of the assigned partitions (None before assignment)."""
-        assigned = self._consumer.assignment()
+        """Messages behind the end of the assigned partitions (None before assignment). A
+        partition not read yet counts from its committed offset (else its start)."""
+        consumer = self._consumer
+        assigned = consumer.assignment()
         if not assigned:
             return None
         try:
+            positions = consumer.position(assigned)
+            unread = [tp for tp in positions if tp.offset < 0]
+            committed = consumer.committed(unread, timeout=2) if unread else []
+            start = {(tp.topic, tp.partition): tp.offset for tp in committed if tp.offset >= 0}
             total = 0
-            for tp in self._consumer.position(assigned):
-                low, high = self._consumer.get_watermark_offsets(tp, timeout=2)
-                total += max(0, high - (tp.offset if tp.offset >= 0 else low))
+            for tp in positions:
+                # the ends the last fetch saw (no round trip); ask the broker if none yet
+                low, high = consumer.get_watermark_offsets(tp, cached=True)
+                if high < 0:
+                    low, high = consumer.get_watermark_offsets(tp, timeout=2)
+                at = tp.offset if tp.offset >= 0 else start.get((tp.topic, tp.partition), low)
+                total += max(0, high - at)
             return total
         except self._ck.KafkaException:
             return None
