@@ -20,6 +20,7 @@ __all__ = [
     "MessageSink",
     "MessageSource",
     "Offsets",
+    "StoredMessage",
     "TopicPartition",
 ]
 
@@ -68,8 +69,11 @@ class MessageSink(Protocol):
     def close(self) -> None: ...
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class StoredMessage:
+    """A message as a `Message`: kept in `MemoryBroker`, and what other clients' consumed messages
+    become. Read-only by contract (not frozen: one is built per consumed message)."""
+
     topic: str
     partition: int
     offset: int

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from edgewatch.errors import BrokerError, DependencyMissingError
-from edgewatch.transport import Message, Offsets, TopicPartition
+from edgewatch.transport import Message, Offsets, StoredMessage, TopicPartition
 
 __all__ = ["ConfluentSink", "ConfluentSource"]
 
@@ -31,20 +31,6 @@ def _client() -> Any:
             "'edgewatch[confluent]'`, or use the default client (kafka.client: kafka-python)"
         ) from exc
     return confluent_kafka
-
-
-class _Message:
-    """A consumed message with the attributes of `edgewatch.transport.Message`."""
-
-    __slots__ = ("key", "offset", "partition", "timestamp", "topic", "value")
-
-    def __init__(self, m: Any) -> None:
-        self.topic: str = m.topic()
-        self.partition: int = m.partition()
-        self.offset: int = m.offset()
-        self.timestamp: int = m.timestamp()[1]
-        self.key: bytes | None = m.key()
-        self.value: bytes | None = m.value()
 
 
 class ConfluentSource:
@@ -95,7 +81,11 @@ class ConfluentSource:
         for m in batch:
             error = m.error()
             if error is None:
-                out.append(_Message(m))
+                out.append(
+                    StoredMessage(
+                        m.topic(), m.partition(), m.offset(), m.timestamp()[1], m.key(), m.value()
+                    )
+                )
             elif error.fatal():
                 raise BrokerError(f"poll failed: {error}")
             else:  # transient (the client retries) or informational, e.g. partition EOF
