@@ -85,15 +85,21 @@ def test_members_share_the_work_and_survive_a_sigkill(broker: EmbeddedBroker) ->
         assert runs[0] == (0, SEQ_LEN - 1), (asset, runs)
         assert all(length == SEQ_LEN - 1 for _, length in runs), (asset, runs)
     rebuilt = sum(len(_runs(s)) - 1 for s in missing.values())
-    assert rebuilt >= 1  # the kill moved some assets
     duplicates = [key for key, n in counts.items() if n > 1]
     print(f"scored {len(counts)} rebuilt {rebuilt} duplicates {len(duplicates)}")
+    # The kill made someone re-read the killed member's partitions from its last commit: the
+    # rebuilt state's warm-up shows as a gap, unless the killed member had already published that
+    # stretch without committing it, which shows as duplicates.
+    assert rebuilt + len(duplicates) >= 1
     assert all(n <= 2 for n in counts.values())  # one redelivery at most
     assert len(duplicates) <= 6 * 2_000  # at most the killed member's uncommitted batches
 
 
-def _wait_until_it_scored(proc: subprocess.Popen[str], timeout_s: float = 60.0) -> None:
-    """Block until the member's /metrics shows it has scored records (so it holds state)."""
+def _wait_until_it_scored(
+    proc: subprocess.Popen[str], windows: int = 200, timeout_s: float = 60.0
+) -> None:
+    """Block until the member's /metrics shows it has scored `windows` windows: past its assets'
+    warm-up, so the kill takes state that has to be rebuilt elsewhere."""
     assert proc.stderr is not None
     url = ""
     while not url:
@@ -104,15 +110,15 @@ def _wait_until_it_scored(proc: subprocess.Popen[str], timeout_s: float = 60.0) 
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         body = httpx.get(url, timeout=5).text
-        valid = [
-            ln
+        scored = sum(
+            float(ln.split()[-1])
             for ln in body.splitlines()
-            if ln.startswith('edgewatch_records_total{outcome="valid"}')
-        ]
-        if valid and float(valid[0].split()[-1]) > 0:
+            if ln.startswith("edgewatch_windows_total{")
+        )
+        if scored >= windows:
             return
         time.sleep(0.2)
-    raise AssertionError(f"the member scored nothing within {timeout_s} s")
+    raise AssertionError(f"the member scored fewer than {windows} windows within {timeout_s} s")
 
 
 def _runs(seqs: list[int]) -> list[tuple[int, int]]:
