@@ -17,6 +17,7 @@ __all__ = [
     "EdgewatchError",
     "RecordError",
     "SignatureError",
+    "StateError",
 ]
 
 
@@ -76,3 +77,7 @@ class RecordError(EdgewatchError, ValueError):
 
 class SignatureError(EdgewatchError):
     """A webhook request whose signature is missing, malformed, stale or wrong."""
+
+
+class StateError(EdgewatchError):
+    """A state snapshot (from the changelog topic) that cannot be restored."""

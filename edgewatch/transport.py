@@ -8,7 +8,7 @@ the same partitioning by key and the same commit semantics (committed offset = n
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -53,6 +53,10 @@ class MessageSource(Protocol):
         """The partitions this member owns now (empty before the group assigns any)."""
         ...
 
+    def committed(self, partitions: Iterable[TopicPartition]) -> dict[TopicPartition, int | None]:
+        """The group's committed offset of each partition (None: nothing committed yet)."""
+        ...
+
     def lag(self) -> int | None:
         """Messages between this member's positions and the partition ends (None: unknown)."""
         ...
@@ -61,7 +65,12 @@ class MessageSource(Protocol):
 
 
 class MessageSink(Protocol):
-    def send(self, topic: str, key: bytes | None, value: bytes) -> None: ...
+    def send(
+        self, topic: str, key: bytes | None, value: bytes, partition: int | None = None
+    ) -> None:
+        """Queue a message; ``partition`` None = the key's partition (murmur2, as Kafka's)."""
+        ...
+
     def flush(self, timeout_s: float = 30.0) -> None:
         """Block until every message sent so far is acknowledged; raise `BrokerError` if not."""
         ...
@@ -97,18 +106,26 @@ class MemoryBroker:
     def create_topic(self, name: str, partitions: int = 1) -> None:
         self.topics.setdefault(name, [[] for _ in range(partitions)])
 
-    def append(self, topic: str, key: bytes | None, value: bytes | None) -> None:
+    def append(
+        self, topic: str, key: bytes | None, value: bytes | None, partition: int | None = None
+    ) -> None:
         if topic not in self.topics:
             self.create_topic(topic)
         parts = self.topics[topic]
-        partition = zlib.crc32(key) % len(parts) if key is not None else self._tick % len(parts)
+        if partition is None:
+            partition = zlib.crc32(key) % len(parts) if key is not None else self._tick % len(parts)
+        elif not 0 <= partition < len(parts):
+            raise BrokerError(f"{topic!r} has no partition {partition} (it has {len(parts)})")
         self._tick += 1
         stamp = self.now_ms() if self.now_ms is not None else self._tick
         log = parts[partition]
         log.append(StoredMessage(topic, partition, len(log), stamp, key, value))
 
-    def messages(self, topic: str) -> list[StoredMessage]:
-        return [m for part in self.topics.get(topic, []) for m in part]
+    def messages(self, topic: str, partitions: Iterable[int] | None = None) -> list[StoredMessage]:
+        """The messages of ``topic`` (of ``partitions`` only, if given), partition by partition."""
+        parts = self.topics.get(topic, [])
+        wanted = range(len(parts)) if partitions is None else sorted(partitions)
+        return [m for p in wanted if 0 <= p < len(parts) for m in parts[p]]
 
     def sink(self) -> MemorySink:
         return MemorySink(self)
@@ -121,16 +138,18 @@ class MemoryBroker:
 class MemorySink:
     broker: MemoryBroker
     fail: bool = False  # set to make flush() fail, as a broker outage would
-    pending: list[tuple[str, bytes | None, bytes]] = field(default_factory=list)
+    pending: list[tuple[str, bytes | None, bytes, int | None]] = field(default_factory=list)
 
-    def send(self, topic: str, key: bytes | None, value: bytes) -> None:
-        self.pending.append((topic, key, value))
+    def send(
+        self, topic: str, key: bytes | None, value: bytes, partition: int | None = None
+    ) -> None:
+        self.pending.append((topic, key, value, partition))
 
     def flush(self, timeout_s: float = 30.0) -> None:
         if self.fail:
             raise BrokerError("memory sink: flush failed (simulated outage)")
-        for topic, key, value in self.pending:
-            self.broker.append(topic, key, value)
+        for topic, key, value, partition in self.pending:
+            self.broker.append(topic, key, value, partition)
         self.pending.clear()
 
     def close(self) -> None:
@@ -165,6 +184,9 @@ class MemorySource:
             for topic in self.topics
             for p in range(len(self.broker.topics.get(topic, [])))
         }
+
+    def committed(self, partitions: Iterable[TopicPartition]) -> dict[TopicPartition, int | None]:
+        return {tp: self.broker.committed.get((self.group, tp)) for tp in partitions}
 
     def lag(self) -> int | None:
         committed = self.broker.committed

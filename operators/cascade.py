@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from edgewatch.errors import StateError
 from edgewatch.records import SensorRecord
 from operators.base import Scored
 from operators.explain import Explain
@@ -114,6 +115,34 @@ class Cascade:
         self.windows.evict(assets)
         self.prefilter.evict(assets)
         self.gate.evict(assets)
+
+    def state_of(self, asset: str) -> dict[str, Any] | None:
+        """The asset's state in every stage that keeps some, JSON-ready (None: no state)."""
+        if asset not in self.windows.states:
+            return None
+        return {
+            "windows": self.windows.state_of(asset),
+            "prefilter": self.prefilter.state_of(asset),
+            "gate": self.gate.state_of(asset),
+        }
+
+    def restore(self, asset: str, saved: Mapping[str, Any]) -> None:
+        """Take up the asset's state from `state_of`; `StateError` (and no state) if it does not
+        fit this cascade."""
+        try:
+            windows, prefilter, gate = saved["windows"], saved.get("prefilter"), saved.get("gate")
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise StateError(f"detector state of {asset!r} is incomplete: {exc!r}") from exc
+        self.evict([asset])
+        try:
+            self.windows.restore(asset, windows)
+            if prefilter is not None:
+                self.prefilter.restore(asset, prefilter)
+            if gate is not None:
+                self.gate.restore(asset, gate)
+        except StateError:
+            self.evict([asset])
+            raise
 
     def submit(self, batch: list[SensorRecord]) -> Callable[[], list[Scored]]:
         """Window, scale and gate ``batch`` now and start the model on it; the returned function

@@ -11,12 +11,13 @@ skipped, so the rate at which the model flags audited windows measures what the 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import numpy as np
 from river import stats
 
-from edgewatch.errors import ConfigError
+from edgewatch.errors import ConfigError, StateError
 from operators.windowing import WindowBatch
 
 __all__ = ["Gate"]
@@ -66,6 +67,17 @@ class Gate:
     def evict(self, assets: Iterable[str]) -> None:
         for asset in assets:
             self.held.pop(asset, None)
+
+    def state_of(self, asset: str) -> dict[str, Any] | None:
+        """The asset's hold, if any (the calibration is the member's, not the asset's)."""
+        left = self.held.get(asset)
+        return None if left is None else {"held": left}
+
+    def restore(self, asset: str, saved: Mapping[str, Any]) -> None:
+        try:
+            self.held[asset] = int(saved["held"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise StateError(f"gate state of {asset!r} is incomplete: {exc!r}") from exc
 
     @property
     def threshold(self) -> float:

@@ -10,9 +10,11 @@ record, so a replay of the same stream yields the same ids.
 from __future__ import annotations
 
 from collections import Counter, deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict
+from typing import Any
 
-from edgewatch.errors import ConfigError
+from edgewatch.errors import ConfigError, StateError
 from edgewatch.incidents import Incident, IncidentEvent
 from operators.base import Scored
 
@@ -52,6 +54,33 @@ class IncidentTracker:
     def evict(self, assets: Iterable[str]) -> None:
         for asset in assets:
             self.states.pop(asset, None)
+
+    def state_of(self, asset: str) -> dict[str, Any] | None:
+        """The asset's recent decisions and open incident, JSON-ready (None: no state)."""
+        state = self.states.get(asset)
+        if state is None:
+            return None
+        return {
+            "last_ts": state.last_ts,
+            "recent": list(state.recent),
+            "incident": None if state.incident is None else asdict(state.incident),
+            "last_update_ms": state.last_update_ms,
+            "why": dict(state.why),
+        }
+
+    def restore(self, asset: str, saved: Mapping[str, Any]) -> None:
+        """Take up the asset's state from `state_of`, open incident included (same id)."""
+        state = _AssetState(self.m)
+        try:
+            state.last_ts = int(saved["last_ts"])
+            state.recent.extend(bool(d) for d in saved["recent"])
+            incident = saved["incident"]
+            state.incident = None if incident is None else Incident(**incident)
+            state.last_update_ms = int(saved["last_update_ms"])
+            state.why = Counter({str(k): int(v) for k, v in saved["why"].items()})
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise StateError(f"incident state of {asset!r} is incomplete: {exc!r}") from exc
+        self.states[asset] = state
 
     def process(self, batch: list[Scored]) -> list[IncidentEvent]:
         events: list[IncidentEvent] = []

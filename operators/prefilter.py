@@ -14,12 +14,13 @@ the baseline for good, so after ``relearn_after`` skipped windows in a row the a
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Literal, Protocol, cast
+from typing import Any, Literal, Protocol, cast
 
 import numpy as np
 from river import anomaly
 
-from edgewatch.errors import ConfigError
+from edgewatch.errors import ConfigError, StateError
+from operators import state
 from operators.base import Detector
 from operators.windowing import WindowBatch
 from operators.zscore import EWZScore
@@ -132,6 +133,26 @@ class Prefilter:
         for asset in assets:
             self.detectors.pop(asset, None)
             self.skipped.pop(asset, None)
+
+    def state_of(self, asset: str) -> dict[str, Any] | None:
+        """The asset's detector and learning state, JSON-ready (None: no state)."""
+        detector = self.detectors.get(asset)
+        if detector is None:
+            return None
+        return {"detector": state.dump(detector), "skipped": self.skipped[asset]}
+
+    def restore(self, asset: str, saved: Mapping[str, Any]) -> None:
+        """Take up the asset's state from `state_of`; `StateError` if it cannot be."""
+        try:
+            detector, skipped = state.load(saved["detector"]), int(saved["skipped"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise StateError(f"prefilter state of {asset!r} is incomplete: {exc!r}") from exc
+        if type(detector) is not type(self.factory()):
+            raise StateError(
+                f"prefilter state of {asset!r} is a {type(detector).__name__}, "
+                f"not this member's {type(self.factory()).__name__}"
+            )
+        self.detectors[asset], self.skipped[asset] = detector, skipped
 
     def _detector(self, asset: str) -> Detector:
         detector = self.detectors.get(asset)

@@ -7,8 +7,10 @@ upstream should be visible, not fatal. State is per asset and is evicted with th
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
+from edgewatch.errors import StateError
 from edgewatch.records import SensorRecord
 
 __all__ = ["SEQUENCE_REASONS", "SequenceGuard"]
@@ -24,6 +26,16 @@ class SequenceGuard:
     def evict(self, assets: Iterable[str]) -> None:
         for asset in assets:
             self.last.pop(asset, None)
+
+    def state_of(self, asset: str) -> dict[str, Any] | None:
+        last = self.last.get(asset)
+        return None if last is None else {"seq": last}
+
+    def restore(self, asset: str, saved: Mapping[str, Any]) -> None:
+        try:
+            self.last[asset] = int(saved["seq"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise StateError(f"sequence state of {asset!r} is incomplete: {exc!r}") from exc
 
     def check(self, record: SensorRecord) -> str | None:
         """None if ``record`` is accepted (and remembered), else the reason it is rejected."""

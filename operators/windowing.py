@@ -12,13 +12,14 @@ warm-up and yields no window. ``stride`` emits a window every ``stride``-th reco
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from edgewatch.errors import ConfigError
+from edgewatch.errors import ConfigError, StateError
 from edgewatch.records import SensorRecord
 
 __all__ = ["CountWindows", "Window", "WindowBatch"]
@@ -127,6 +128,32 @@ class CountWindows:
         """Forget these assets (their partition moved away); they warm up again if they return."""
         for asset in assets:
             self.states.pop(asset, None)
+
+    def state_of(self, asset: str) -> dict[str, Any] | None:
+        """The asset's state as JSON-ready values (None: no state), for `restore`."""
+        state = self.states.get(asset)
+        if state is None:
+            return None
+        return {"count": state.count, "last": state.last.tolist(), "tail": state.tail.tolist()}
+
+    def restore(self, asset: str, saved: Mapping[str, Any]) -> None:
+        """Take up the asset's state from `state_of` (missing values travel as None)."""
+        channels = len(self.channels)
+        try:
+            last = np.array(saved["last"], dtype=np.float64).reshape(channels)
+            tail = np.array(saved["tail"], dtype=np.float64).reshape(-1, channels)
+            count = int(saved["count"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise StateError(
+                f"window state of {asset!r} does not fit {channels} channels: {exc}"
+            ) from exc
+        if len(tail) > self.seq_len - 1 or count < len(tail):
+            raise StateError(
+                f"window state of {asset!r} holds {len(tail)} readings after {count}; "
+                f"a window here is {self.seq_len} long"
+            )
+        state = self.states[asset] = _AssetState(self.seq_len, channels)
+        state.count, state.last, state.tail = count, last, tail
 
     def process(self, batch: list[SensorRecord]) -> WindowBatch:
         """The batch's windows, in batch order."""

@@ -6,12 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 
+from edgewatch.errors import ConfigError
 from edgewatch.incidents import IncidentEvent
 from edgewatch.transport import MessageSink, MessageSource
 from models.artifacts import OnnxModel, load_model, shipped_card
 from operators import Cascade, IncidentTracker
 from pipeline.confluent import ConfluentSink, ConfluentSource
-from pipeline.kafka import KafkaSink, KafkaSource, ensure_topics
+from pipeline.kafka import KafkaSink, KafkaSource, ensure_topics, read_topic
 from pipeline.member import Member, Topics
 from pipeline.metrics import PipelineMetrics
 from pipeline.outbox import Outbox
@@ -22,6 +23,7 @@ from pipeline.settings import (
     Settings,
     WebhookSettings,
 )
+from pipeline.state import Changelog
 from pipeline.webhooks import Dispatcher, payload
 
 __all__ = [
@@ -31,13 +33,19 @@ __all__ = [
     "load_detector_model",
     "make_sink",
     "make_source",
+    "open_changelog",
     "open_member",
 ]
 
 
+#: The changelog keeps the newest snapshot per asset; small segments let compaction reach it soon.
+CHANGELOG_CONFIG = {"cleanup.policy": "compact", "segment.ms": "600000"}
+
+
 def ensure_member_topics(bootstrap_servers: str, k: KafkaSettings) -> None:
-    """Create the member's topics where missing (the DLQ needs no parallelism)."""
-    ensure_topics(
+    """Create the member's topics where missing (the DLQ needs no parallelism). The changelog,
+    if any, must have the input's partitions: snapshots go to their input partition's number."""
+    counts = ensure_topics(
         bootstrap_servers,
         {
             k.input_topic: k.partitions,
@@ -46,6 +54,25 @@ def ensure_member_topics(bootstrap_servers: str, k: KafkaSettings) -> None:
             k.dlq_topic: 1,
         },
     )
+    if k.changelog_topic is None:
+        return
+    want = counts[k.input_topic]
+    have = ensure_topics(
+        bootstrap_servers, {k.changelog_topic: want}, {k.changelog_topic: CHANGELOG_CONFIG}
+    )[k.changelog_topic]
+    if have != want:
+        raise ConfigError(
+            f"changelog topic {k.changelog_topic!r} has {have} partitions but input topic "
+            f"{k.input_topic!r} has {want}; delete it to have it recreated, or name another "
+            "with --changelog-topic"
+        )
+
+
+def open_changelog(k: KafkaSettings, bootstrap_servers: str, model: str) -> Changelog | None:
+    topic = k.changelog_topic
+    if topic is None:
+        return None
+    return Changelog(topic, model, lambda parts: read_topic(bootstrap_servers, topic, 120.0, parts))
 
 
 def load_detector_model(cfg: DetectorSettings) -> OnnxModel:
@@ -143,6 +170,7 @@ def open_member(settings: Settings, bootstrap_servers: str) -> Iterator[Member]:
     model = load_detector_model(settings.detector)
     cascade = build_cascade(settings.detector, model)
     metrics = PipelineMetrics(asset_cap=settings.metrics_asset_cap)
+    version = str(model.card["sha256"])[:12]
     with ExitStack() as stack:
         source = make_source(k, bootstrap_servers, k.group_id, "edgewatch-member")
         stack.callback(source.close)
@@ -155,10 +183,11 @@ def open_member(settings: Settings, bootstrap_servers: str) -> Iterator[Member]:
             topics=Topics(k.input_topic, k.detections_topic, k.dlq_topic, k.incidents_topic),
             metrics=metrics,
             model=str(model.card["name"]),
-            model_version=str(model.card["sha256"])[:12],
+            model_version=version,
             threshold=cascade.threshold_value,
             incidents=build_tracker(settings.incidents),
             alerts=_open_alerts(settings.webhooks, metrics, stack),
             emit_all=settings.emit == "all",
             chunk=settings.detector.batch_size,
+            changelog=open_changelog(k, bootstrap_servers, version),
         )

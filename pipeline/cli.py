@@ -103,6 +103,10 @@ def run(
     group_id: Annotated[str | None, typer.Option(help="Consumer group.")] = None,
     client: ClientOpt = None,
     incidents_topic: Annotated[str | None, typer.Option(help="Topic for incident events.")] = None,
+    changelog_topic: Annotated[
+        str | None,
+        typer.Option(help="Compacted topic of per-asset state: moved assets resume, no warm-up."),
+    ] = None,
     emit: Annotated[str | None, typer.Option(help="'anomalies' (default) or 'all'.")] = None,
     model: Annotated[
         Path | None,
@@ -131,6 +135,7 @@ def run(
         "detections_topic": detections_topic,
         "dlq_topic": dlq_topic,
         "incidents_topic": incidents_topic,
+        "changelog_topic": changelog_topic,
         "group_id": group_id,
         "client": client,
     }

@@ -40,7 +40,9 @@ class JsonLinesSink:
     def __init__(self, stream: IO[bytes]) -> None:
         self.stream = stream
 
-    def send(self, topic: str, key: bytes | None, value: bytes) -> None:
+    def send(
+        self, topic: str, key: bytes | None, value: bytes, partition: int | None = None
+    ) -> None:
         self.stream.write(value + b"\n")
 
     def flush(self, timeout_s: float = 30.0) -> None:

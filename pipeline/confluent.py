@@ -11,7 +11,7 @@ Install with ``pip install 'edgewatch[confluent]'``; select with ``kafka.client:
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from edgewatch.errors import BrokerError, DependencyMissingError
@@ -104,6 +104,14 @@ class ConfluentSource:
     def assignment(self) -> set[TopicPartition]:
         return {(tp.topic, tp.partition) for tp in self._consumer.assignment()}
 
+    def committed(self, partitions: Iterable[TopicPartition]) -> dict[TopicPartition, int | None]:
+        asked = [self._ck.TopicPartition(t, p) for t, p in partitions]
+        try:
+            found = self._consumer.committed(asked, timeout=10) if asked else []
+        except self._ck.KafkaException as exc:
+            raise BrokerError(f"reading committed offsets failed: {exc!r}") from exc
+        return {(tp.topic, tp.partition): tp.offset if tp.offset >= 0 else None for tp in found}
+
     def lag(self) -> int | None:
         """Messages behind the end of the assigned partitions (None before assignment). A
         partition not read yet counts from its committed offset (else its start)."""
@@ -157,10 +165,13 @@ class ConfluentSink:
             self._failures += 1
             self._error = self._error or error
 
-    def send(self, topic: str, key: bytes | None, value: bytes) -> None:
+    def send(
+        self, topic: str, key: bytes | None, value: bytes, partition: int | None = None
+    ) -> None:
+        where = {} if partition is None else {"partition": partition}
         while True:
             try:
-                self._producer.produce(topic, value, key, on_delivery=self._delivered)
+                self._producer.produce(topic, value, key, on_delivery=self._delivered, **where)
                 return
             except BufferError:  # the local queue is full: serve acknowledgements, then retry
                 self._producer.poll(0.1)

@@ -77,8 +77,10 @@ def run_demo(
                         "detections_topic",
                         "dlq_topic",
                         "incidents_topic",
+                        "changelog_topic",
                         "group_id",
                     )
+                    if getattr(k, name) is not None
                 }
             )
         }

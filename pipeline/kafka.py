@@ -11,7 +11,7 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
@@ -66,21 +66,34 @@ def wait_ready(
     )
 
 
-def ensure_topics(bootstrap_servers: str, partitions: Mapping[str, int]) -> None:
-    """Create each missing topic with its partition count; existing topics are left as they are."""
+def ensure_topics(
+    bootstrap_servers: str,
+    partitions: Mapping[str, int],
+    configs: Mapping[str, Mapping[str, str]] | None = None,
+) -> dict[str, int]:
+    """Create each missing topic with its partition count (and ``configs[name]``, if any);
+    existing topics are left as they are. Returns each named topic's partition count."""
     try:
         admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="edgewatch-admin")
     except (KafkaError, OSError) as exc:
         raise BrokerError(f"cannot reach Kafka at {bootstrap_servers}: {exc!r}") from exc
+    configs = configs or {}
     try:
         existing = set(admin.list_topics())
         missing = [
-            NewTopic(name, count, 1) for name, count in partitions.items() if name not in existing
+            NewTopic(name, count, 1, topic_configs=dict(configs.get(name, {})))
+            for name, count in partitions.items()
+            if name not in existing
         ]
         if missing:
             with contextlib.suppress(TopicAlreadyExistsError):  # another member was quicker
                 admin.create_topics(missing)
             log.info("topics created names=%s", ",".join(t.name for t in missing))
+        counts = dict(partitions)
+        if existing & set(partitions):
+            for topic in admin.describe_topics(sorted(existing & set(partitions))):
+                counts[topic.get("name", topic.get("topic"))] = len(topic["partitions"])
+        return counts
     except KafkaError as exc:
         raise BrokerError(f"cannot create topics {sorted(partitions)}: {exc!r}") from exc
     finally:
@@ -120,9 +133,12 @@ class KafkaSink:
             self._failures += 1
             self._error = self._error or exc
 
-    def send(self, topic: str, key: bytes | None, value: bytes) -> None:
+    def send(
+        self, topic: str, key: bytes | None, value: bytes, partition: int | None = None
+    ) -> None:
         try:
-            partition = None if key is None else self._partition(topic, key)
+            if partition is None and key is not None:
+                partition = self._partition(topic, key)
             future = self._producer.send(topic, key=key, value=value, partition=partition)
         except KafkaError as exc:
             raise BrokerError(f"send to {topic!r} failed: {exc!r}") from exc
@@ -214,6 +230,14 @@ class KafkaSource:
     def assignment(self) -> set[TopicPartition]:
         return {(tp.topic, tp.partition) for tp in self._consumer.assignment()}
 
+    def committed(self, partitions: Iterable[TopicPartition]) -> dict[TopicPartition, int | None]:
+        try:
+            return {
+                (t, p): self._consumer.committed(KafkaTopicPartition(t, p)) for t, p in partitions
+            }
+        except KafkaError as exc:
+            raise BrokerError(f"reading committed offsets failed: {exc!r}") from exc
+
     def lag(self) -> int | None:
         """Messages behind the end of the assigned partitions (None before assignment)."""
         assigned = self._consumer.assignment()
@@ -229,14 +253,21 @@ class KafkaSource:
         self._consumer.close(autocommit=False)
 
 
-def read_topic(bootstrap_servers: str, topic: str, timeout_s: float = 30.0) -> list[Message]:
-    """Every message of ``topic`` up to its current end, without joining a group."""
+def read_topic(
+    bootstrap_servers: str,
+    topic: str,
+    timeout_s: float = 30.0,
+    partitions: Iterable[int] | None = None,
+) -> list[Message]:
+    """Every message of ``topic`` (of ``partitions`` only, if given) up to its current end, in
+    offset order per partition, without joining a group."""
     consumer = KafkaConsumer(
         bootstrap_servers=bootstrap_servers, enable_auto_commit=False, group_id=None
     )
     try:
-        partitions = consumer.partitions_for_topic(topic) or set()
-        assigned = [KafkaTopicPartition(topic, p) for p in sorted(partitions)]
+        exist = consumer.partitions_for_topic(topic) or set()
+        wanted = exist if partitions is None else exist & set(partitions)
+        assigned = [KafkaTopicPartition(topic, p) for p in sorted(wanted)]
         if not assigned:
             return []  # the topic does not exist (yet)
         consumer.assign(assigned)

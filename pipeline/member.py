@@ -8,8 +8,9 @@ At-least-once: offsets are committed only after every output of the batch (detec
 events and DLQ messages) has been acknowledged by the broker and its incident events are stored
 in the webhook outbox. A crash re-processes at most the uncommitted batch; detection and
 incident ids make the duplicates harmless. When a rebalance takes partitions away, the state of
-their assets is dropped, so it is rebuilt (and counted as warm-up) wherever they land, and never
-reused stale if they come back.
+their assets is dropped (never reused stale if they come back). Where they land it is restored
+from the changelog topic, if one is configured (`pipeline.state`: each batch's snapshots are
+flushed with its outputs), else rebuilt from the stream and counted as warm-up.
 """
 
 from __future__ import annotations
@@ -17,11 +18,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from time import perf_counter
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -32,8 +32,8 @@ from edgewatch.records import REASONS, SensorRecord, decode_record
 from edgewatch.transport import Message, MessageSink, MessageSource, TopicPartition
 from operators import Confusion, EventRecall, IncidentTracker, Scored, SequenceGuard
 from operators.sequence import SEQUENCE_REASONS
-from pipeline.asset_metrics import OTHER
 from pipeline.metrics import STAGES, PipelineMetrics
+from pipeline.state import Changelog, Stateful
 
 __all__ = ["DLQ_REASONS", "Member", "StreamDetector", "Topics"]
 
@@ -47,6 +47,8 @@ class StreamDetector(Protocol):
     def process(self, batch: list[SensorRecord]) -> list[Scored]: ...
     def submit(self, batch: list[SensorRecord]) -> Callable[[], list[Scored]]: ...
     def evict(self, assets: Iterable[str]) -> None: ...
+    def state_of(self, asset: str) -> dict[str, Any] | None: ...
+    def restore(self, asset: str, saved: Mapping[str, Any]) -> None: ...
     def __len__(self) -> int: ...
     @property
     def warming(self) -> int: ...
@@ -88,6 +90,7 @@ class Member:
         alerts: Callable[[list[IncidentEvent]], None] | None = None,
         emit_all: bool = False,
         chunk: int = 256,
+        changelog: Changelog | None = None,
         wall_ms: Callable[[], int] = _wall_ms,
     ) -> None:
         self.source, self.sink, self.detector = source, sink, detector
@@ -97,8 +100,15 @@ class Member:
         self.alerts = alerts  # stores incident events durably (the webhook outbox)
         self.emit_all = emit_all
         self.chunk = chunk
+        self.changelog = changelog
         self.wall_ms = wall_ms
         self.guard = SequenceGuard()
+        #: the components with per-asset state, by their name in changelog snapshots
+        self._parts: dict[str, Stateful] = {
+            "detector": detector,
+            "incidents": self.tracker,
+            "sequence": self.guard,
+        }
         self.consumed = self.invalid = self.detections = self.warmup = 0
         self.windows = self.woken = self.incidents_opened = 0
         self.confusion = Confusion()
@@ -128,12 +138,13 @@ class Member:
         spent = dict.fromkeys(STAGES, 0.0)
         stamps: list[int] = []
         offsets: dict[TopicPartition, int] = {}
+        newest: dict[str, Message] = {}  # asset -> its newest valid message in the batch
         scored: list[Scored] = []
         incidents: list[IncidentEvent] = []
         pending: Callable[[], list[Scored]] | None = None
         for start in range(0, len(messages), self.chunk):
             t0 = perf_counter()
-            records = self._admit_all(messages[start : start + self.chunk], offsets, stamps)
+            records = self._admit_all(messages[start : start + self.chunk], offsets, stamps, newest)
             t1 = perf_counter()
             submitted = self.detector.submit(records)
             spent["decode"] += t1 - t0
@@ -144,6 +155,8 @@ class Member:
         if pending is not None:
             self._publish(pending, scored, incidents, spent)
         t2 = perf_counter()
+        if self.changelog is not None:
+            self.metrics.snapshots.inc(self.changelog.snapshot(self.sink, self._parts, newest))
         if incidents and self.alerts is not None:
             self.alerts(incidents)
         self.sink.flush()
@@ -158,9 +171,14 @@ class Member:
         return len(messages)
 
     def _admit_all(
-        self, messages: Sequence[Message], offsets: dict[TopicPartition, int], stamps: list[int]
+        self,
+        messages: Sequence[Message],
+        offsets: dict[TopicPartition, int],
+        stamps: list[int],
+        newest: dict[str, Message],
     ) -> list[SensorRecord]:
-        """The valid records of ``messages`` (the rest go to the DLQ); notes offsets to commit."""
+        """The valid records of ``messages`` (the rest go to the DLQ); notes offsets to commit
+        and each asset's newest valid message."""
         records: list[SensorRecord] = []
         for m in messages:
             tp = (m.topic, m.partition)
@@ -171,6 +189,7 @@ class Member:
                 self._dead_letter(exc, m)
                 continue
             self._partition_of[record.asset] = tp
+            newest[record.asset] = m
             records.append(record)
             stamps.append(m.timestamp)
         return records
@@ -211,19 +230,28 @@ class Member:
         return record
 
     def _follow_assignment(self) -> None:
-        """Drop the state of assets whose partitions this member no longer owns."""
+        """Drop the state of assets whose partitions this member no longer owns; restore the
+        assets of partitions it gained from the changelog, if there is one."""
         current = self.source.assignment()
-        lost = self._assignment - current
+        lost, gained = self._assignment - current, current - self._assignment
         self._assignment = current
-        if not lost:
-            return
-        gone = [asset for asset, tp in self._partition_of.items() if tp in lost]
-        for asset in gone:
-            del self._partition_of[asset]
-        self.detector.evict(gone)
-        self.tracker.evict(gone)
-        self.guard.evict(gone)
-        log.info("rebalance partitions_lost=%s assets_dropped=%d", sorted(lost), len(gone))
+        if lost:
+            gone = [asset for asset, tp in self._partition_of.items() if tp in lost]
+            for asset in gone:
+                del self._partition_of[asset]
+            for part in self._parts.values():
+                part.evict(gone)
+            log.info("rebalance partitions_lost=%s assets_dropped=%d", sorted(lost), len(gone))
+        if gained and self.changelog is not None:
+            self._restore(self.changelog, gained)
+
+    def _restore(self, changelog: Changelog, gained: set[TopicPartition]) -> None:
+        topic = self.topics.input
+        committed = self.source.committed(tp for tp in gained if tp[0] == topic)
+        found = changelog.restore(self._parts, {p: at for (_, p), at in committed.items()})
+        for asset, partition in found.assets.items():
+            self._partition_of[asset] = (topic, partition)
+        self.metrics.restored.inc(len(found.assets))
 
     def _dead_letter(self, exc: RecordError, m: Message) -> None:
         value = dlq_message(exc, m.value, m.topic, m.partition, m.offset)
@@ -279,26 +307,9 @@ class Member:
         self.incidents_opened += sum(1 for e in incidents if e.kind == "opened")
         self.confusion.update(scored)
         m.records.labels("valid").inc(valid)
-        m.windows.labels("woken").inc(woken)
-        m.windows.labels("skipped").inc(len(scored) - woken)
-        for s in scored:
-            if s.audit:
-                m.audits.labels("anomalous" if s.decision else "normal").inc()
         m.record_confusion(self.confusion)
-        for delay in self.events.update(scored):
-            m.events.labels("missed" if delay is None else "detected").inc()
-            if delay is not None:
-                m.delay.observe(delay / 1000.0)
-        for event in incidents:
-            m.incidents.labels(event.kind).inc()
-        open_now = self.tracker.open_incidents()
-        by_source = Counter(m.per_asset.source(incident.source) for incident, _ in open_now)
-        for source in m.per_asset.source.known | ({OTHER} & set(by_source)):
-            m.incidents_open.labels(source).set(by_source.get(source, 0))
-        m.oldest_incident.set(max((last - i.opened_ts for i, last in open_now), default=0) / 1000.0)
-        flagged_by_source = m.per_asset.update(scored, {(i.source, i.asset) for i, _ in open_now})
-        for source, count in flagged_by_source.items():
-            m.detections.labels(source).inc(count)
+        m.record_windows(scored, woken, self.events.update(scored))
+        m.record_incidents(scored, incidents, self.tracker.open_incidents())
         d = self.detector
         now = (d.warming, d.invocations, self.guard.gaps, d.model_seconds, d.model_windows)
         m.warmup.inc(now[0] - self._seen[0])

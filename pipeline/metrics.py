@@ -7,13 +7,16 @@ Label values come from bounded sets only (outcomes, DLQ reasons, stage names): n
 from __future__ import annotations
 
 import logging
+from collections import Counter as Tally
+from collections.abc import Iterable, Sequence
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 from edgewatch.errors import ConfigError
-from edgewatch.incidents import EVENT_KINDS
+from edgewatch.incidents import EVENT_KINDS, Incident, IncidentEvent
+from operators.base import Scored
 from operators.evaluation import Confusion
-from pipeline.asset_metrics import AssetMetrics
+from pipeline.asset_metrics import OTHER, AssetMetrics
 from pipeline.serving import ServedInThread
 from pipeline.stats import LatencyHistogram
 
@@ -92,6 +95,17 @@ class PipelineMetrics:
             "rebalance, or between strides).",
             registry=r,
         )
+        self.snapshots = Counter(
+            "edgewatch_state_snapshots_total",
+            "Per-asset state snapshots sent to the changelog topic.",
+            registry=r,
+        )
+        self.restored = Counter(
+            "edgewatch_state_restored_assets_total",
+            "Assets whose state a rebalance brought here restored from the changelog topic "
+            "(the others warm up).",
+            registry=r,
+        )
         self.gaps = Counter(
             "edgewatch_sequence_gaps_total",
             "Records missing upstream: jumps in an asset's seq.",
@@ -150,6 +164,41 @@ class PipelineMetrics:
             self.incidents.labels(kind)
         for outcome in ("delivered", "failed"):
             self.webhooks.labels(outcome)
+
+    def record_windows(
+        self, scored: list[Scored], woken: int, delays: Iterable[int | None]
+    ) -> None:
+        """Count a batch's windows by gate outcome and audit decision, and the labelled anomaly
+        segments that ended in it (``delays``: event ms to detection, None = missed)."""
+        self.windows.labels("woken").inc(woken)
+        self.windows.labels("skipped").inc(len(scored) - woken)
+        for s in scored:
+            if s.audit:
+                self.audits.labels("anomalous" if s.decision else "normal").inc()
+        for delay in delays:
+            self.events.labels("missed" if delay is None else "detected").inc()
+            if delay is not None:
+                self.delay.observe(delay / 1000.0)
+
+    def record_incidents(
+        self,
+        scored: list[Scored],
+        events: Sequence[IncidentEvent],
+        open_now: Sequence[tuple[Incident, int]],
+    ) -> None:
+        """Count a batch's incident events and detections (by source), and set the gauges of
+        the incidents open now (each with its asset's newest event time)."""
+        for event in events:
+            self.incidents.labels(event.kind).inc()
+        sources = self.per_asset.source
+        by_source = Tally(sources(incident.source) for incident, _ in open_now)
+        for source in sources.known | ({OTHER} & set(by_source)):
+            self.incidents_open.labels(source).set(by_source.get(source, 0))
+        oldest = max((last - i.opened_ts for i, last in open_now), default=0)
+        self.oldest_incident.set(oldest / 1000.0)
+        flagged = self.per_asset.update(scored, {(i.source, i.asset) for i, _ in open_now})
+        for source, count in flagged.items():
+            self.detections.labels(source).inc(count)
 
     def record_confusion(self, total: Confusion) -> None:
         """Advance the evaluation counters to the running totals in ``total``."""

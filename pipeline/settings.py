@@ -39,6 +39,12 @@ class KafkaSettings(BaseModel):
     detections_topic: str = Field("edgewatch.detections", min_length=1)
     dlq_topic: str = Field("edgewatch.dlq", min_length=1)
     incidents_topic: str = Field("edgewatch.incidents", min_length=1)
+    changelog_topic: str | None = Field(
+        None,
+        min_length=1,
+        description="compacted topic of per-asset state snapshots: assets a rebalance moves "
+        "resume where they were instead of warming up; unset = no snapshots",
+    )
     group_id: str = Field("edgewatch", min_length=1)
     partitions: int = Field(6, ge=1, le=1024, description="partitions of topics we create")
     max_poll_records: int = Field(2_000, ge=1, le=100_000)

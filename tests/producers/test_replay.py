@@ -78,7 +78,9 @@ def test_speedup_paces_by_event_time() -> None:
     stamps: list[float] = []
 
     class Sink:
-        def send(self, topic: str, key: bytes | None, value: bytes) -> None:
+        def send(
+            self, topic: str, key: bytes | None, value: bytes, partition: int | None = None
+        ) -> None:
             stamps.append(clock.t)
 
         def flush(self, timeout_s: float = 30.0) -> None: ...
