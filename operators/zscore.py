@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import Any
 
 from river import stats
 
@@ -46,6 +47,32 @@ class EWZScore:
             if var > 0.0:
                 worst = max(worst, abs(value - pair[0].get()) / math.sqrt(var))
         return worst
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled state with each statistic as its own bytes: River's Rust-backed statistics
+        cost ~5 µs each through pickle's object machinery, ~0.2 µs read directly."""
+        return {
+            "fading_factor": self.fading_factor,
+            "warmup": self.warmup,
+            "n": self.n,
+            "stats": {
+                c: (m._ewmean.__getstate__(), v._ewvar.__getstate__())
+                for c, (m, v) in self._stats.items()
+            },
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.fading_factor, self.warmup, self.n = (
+            state["fading_factor"],
+            state["warmup"],
+            state["n"],
+        )
+        self._stats = {}
+        for channel, (mean_state, var_state) in state["stats"].items():
+            mean, var = stats.EWMean(self.fading_factor), stats.EWVar(self.fading_factor)
+            mean._ewmean.__setstate__(mean_state)
+            var._ewvar.__setstate__(var_state)
+            self._stats[channel] = (mean, var)
 
     def learn_one(self, x: Mapping[str, float]) -> None:
         self.n += 1
