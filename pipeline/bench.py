@@ -25,6 +25,7 @@ import numpy as np
 
 from edgewatch.errors import BrokerError, RecordError
 from edgewatch.records import SensorRecord, decode_record, encode_record
+from edgewatch.transport import MemoryBroker, StoredMessage
 from models.artifacts import OnnxModel
 from operators import IncidentTracker, SequenceGuard
 from pipeline.app import (
@@ -39,6 +40,7 @@ from pipeline.member import Member
 from pipeline.metrics import STAGES
 from pipeline.replay_process import ReplayProcess
 from pipeline.settings import KafkaSettings, Settings
+from pipeline.state import Changelog, Stateful
 from producers.simulated import simulate_fleet
 
 __all__ = ["BenchReport", "run_bench"]
@@ -57,6 +59,8 @@ class BenchReport:
     fetch_wait_ms: int = 10
     model_us: dict[str, float] = field(default_factory=dict)
     bytes_per_asset: float = 0.0
+    snapshot_bytes: float = 0.0  # one asset's changelog snapshot
+    snapshot_us: float = 0.0
 
 
 def _with(settings: Settings, **kafka: Any) -> Settings:
@@ -194,9 +198,12 @@ def _model_us(model: OnnxModel) -> dict[str, float]:
     return out
 
 
-def _state_bytes_per_asset(settings: Settings, model: OnnxModel, assets: int = 10_000) -> float:
+def _state_per_asset(
+    settings: Settings, model: OnnxModel, assets: int = 10_000
+) -> tuple[float, float, float]:
     """Memory held by the cascade, incident tracker and sequence guard after every one of
-    ``assets`` assets has filled one window (gate on, so the prefilter keeps state too)."""
+    ``assets`` assets has filled one window (gate on, so the prefilter keeps state too); then
+    the mean size in bytes and cost in µs of one asset's changelog snapshot."""
     cfg = settings.detector.model_copy(update={"wake_rate": settings.detector.wake_rate or 0.3})
     channels = model.channels
     batch = [
@@ -211,7 +218,14 @@ def _state_bytes_per_asset(settings: Settings, model: OnnxModel, assets: int = 1
         tracker.process(cascade.process(guard.process(batch[i : i + 5_000])))
     held = tracemalloc.get_traced_memory()[0] - before
     tracemalloc.stop()
-    return held / assets
+    sink = MemoryBroker().sink()
+    newest = {r.asset: StoredMessage("in", 0, 0, 0, None, None) for r in batch[-assets:]}
+    parts: dict[str, Stateful] = {"detector": cascade, "incidents": tracker, "sequence": guard}
+    t0 = time.perf_counter()
+    Changelog("state", "bench", lambda _: []).snapshot(sink, parts, newest)
+    spent = time.perf_counter() - t0
+    size = sum(len(value) for _, _, value, _ in sink.pending)
+    return held / assets, size / assets, spent / assets * 1e6
 
 
 def run_bench(
@@ -266,7 +280,8 @@ def run_bench(
         _confluent(report, base, bootstrap, tag, latency_s, say)
     say("(e) model per window; (f) state per asset")
     report.model_us = _model_us(model)
-    report.bytes_per_asset = _state_bytes_per_asset(settings, model)
+    state = _state_per_asset(settings, model)
+    report.bytes_per_asset, report.snapshot_bytes, report.snapshot_us = state
     return report
 
 
@@ -297,6 +312,8 @@ def markdown(report: BenchReport) -> str:
         ("(e) model per window, ONNX Runtime INT8, 1 thread",
          f"batch 1: {report.model_us['b1']:.1f} µs; batch 256: {report.model_us['b256']:.2f} µs"),
         ("(f) state per asset, 10,000 assets", f"{report.bytes_per_asset / 1024:.1f} KiB"),
+        ("(f) its changelog snapshot (`--changelog-topic`), per asset and batch",
+         f"{report.snapshot_bytes / 1024:.1f} KiB, {report.snapshot_us:.0f} µs to build"),
     ]  # fmt: skip
     if "b_confluent" in r:
         a_c, b_c, lat_c = r["a_confluent"], r["b_confluent"], report.latency_confluent_ms
