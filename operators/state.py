@@ -62,5 +62,7 @@ def load(text: str) -> Any:
         raise
     except (binascii.Error, TypeError, ValueError) as exc:
         raise StateError(f"detector state is not base64 text: {exc}") from exc
-    except Exception as exc:  # pickle raises many kinds on corrupt input
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # pickle raises many kinds; River's Rust code panics
         raise StateError(f"detector state is corrupt: {exc!r}") from exc

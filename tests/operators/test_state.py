@@ -18,6 +18,7 @@ from edgewatch.records import SensorRecord
 from operators import (
     PREFILTERS,
     Cascade,
+    EWZScore,
     IncidentTracker,
     Prefilter,
     Scored,
@@ -175,6 +176,16 @@ def test_detector_state_naming_other_classes_is_refused_unrun() -> None:
 def test_corrupt_detector_state_raises_state_error(text: str) -> None:
     with pytest.raises(StateError):
         detector_state.load(text)
+
+
+def test_corrupt_river_statistics_raise_state_error() -> None:
+    detector = EWZScore()
+    detector.learn_one({"a": 1.0})
+    forged = detector.__getstate__()
+    forged["stats"] = {"a": (b"\xff" * 33, b"\xff" * 65)}
+    detector.__getstate__ = lambda: forged  # type: ignore[method-assign]
+    with pytest.raises(StateError, match="corrupt"):
+        detector_state.load(detector_state.dump(detector))
 
 
 def test_every_prefilter_pickles_within_the_allowed_classes() -> None:
