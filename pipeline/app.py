@@ -33,7 +33,6 @@ __all__ = [
     "load_detector_model",
     "make_sink",
     "make_source",
-    "open_changelog",
     "open_member",
 ]
 
@@ -68,7 +67,7 @@ def ensure_member_topics(bootstrap_servers: str, k: KafkaSettings) -> None:
         )
 
 
-def open_changelog(k: KafkaSettings, bootstrap_servers: str, model: str) -> Changelog | None:
+def _changelog(k: KafkaSettings, bootstrap_servers: str, model: str) -> Changelog | None:
     topic = k.changelog_topic
     if topic is None:
         return None
@@ -189,5 +188,5 @@ def open_member(settings: Settings, bootstrap_servers: str) -> Iterator[Member]:
             alerts=_open_alerts(settings.webhooks, metrics, stack),
             emit_all=settings.emit == "all",
             chunk=settings.detector.batch_size,
-            changelog=open_changelog(k, bootstrap_servers, version),
+            changelog=_changelog(k, bootstrap_servers, version),
         )

@@ -8,9 +8,10 @@ from collections import Counter
 import orjson
 import pytest
 
-from pipeline.app import open_member
+from edgewatch.errors import ConfigError
+from pipeline.app import ensure_member_topics, open_member
 from pipeline.broker import EmbeddedBroker
-from pipeline.kafka import read_topic
+from pipeline.kafka import ensure_topics, read_topic
 from producers.simulated import FleetSpec, simulate_fleet
 from tests.pipeline.test_cascade_kafka import _drain, _fill, _settings
 
@@ -42,3 +43,11 @@ def test_a_member_that_takes_over_restores_state_instead_of_warming_up(
     want = {(r.asset, r.seq) for r in records if r.seq >= SEQ_LEN - 1}
     assert set(seen) == want  # only each asset's first warm-up is missing
     assert max(seen.values()) == 1  # the first member committed all it sent
+
+
+def test_a_changelog_partitioned_unlike_the_input_is_refused(broker: EmbeddedBroker) -> None:
+    k = _settings(broker.bootstrap_servers, partitions=2).kafka
+    k = k.model_copy(update={"changelog_topic": f"{k.input_topic}.state"})
+    ensure_topics(broker.bootstrap_servers, {k.changelog_topic: 3})  # type: ignore[dict-item]
+    with pytest.raises(ConfigError, match=r"has 3 partitions but input topic .* has 2"):
+        ensure_member_topics(broker.bootstrap_servers, k)
