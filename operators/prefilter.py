@@ -147,10 +147,11 @@ class Prefilter:
             detector, skipped = state.load(saved["detector"]), int(saved["skipped"])
         except (KeyError, TypeError, ValueError) as exc:
             raise StateError(f"prefilter state of {asset!r} is incomplete: {exc!r}") from exc
-        if type(detector) is not type(self.factory()):
+        kind = type(self.factory())
+        if type(detector) is not kind:
             raise StateError(
                 f"prefilter state of {asset!r} is a {type(detector).__name__}, "
-                f"not this member's {type(self.factory()).__name__}"
+                f"not this member's {kind.__name__}"
             )
         self.detectors[asset], self.skipped[asset] = detector, skipped
 

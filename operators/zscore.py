@@ -62,11 +62,9 @@ class EWZScore:
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.fading_factor, self.warmup, self.n = (
-            state["fading_factor"],
-            state["warmup"],
-            state["n"],
-        )
+        self.fading_factor = state["fading_factor"]
+        self.warmup = state["warmup"]
+        self.n = state["n"]
         self._stats = {}
         for channel, (mean_state, var_state) in state["stats"].items():
             mean, var = stats.EWMean(self.fading_factor), stats.EWVar(self.fading_factor)
