@@ -21,12 +21,13 @@ _NAMESPACE = uuid.UUID("6f1c8f0e-3b7a-5d2e-9a41-0e5d6c7b8a90")
 
 
 def uuid5_str(namespace: uuid.UUID, name: str) -> str:
-    """``str(uuid.uuid5(namespace, name))``, five times faster (it runs once per detection)."""
-    raw = bytearray(hashlib.sha1(namespace.bytes + name.encode(), usedforsecurity=False).digest())
-    raw[6] = (raw[6] & 0x0F) | 0x50  # version 5
-    raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
-    h = raw[:16].hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    """``str(uuid.uuid5(namespace, name))``, several times faster (it runs once per detection)."""
+    h = hashlib.sha1(namespace.bytes + name.encode(), usedforsecurity=False).hexdigest()
+    # version 5 in the 13th hex digit; the RFC 4122 variant in the top bits of the 17th
+    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
+
+
+_VARIANT = {d: "89ab"[int(d, 16) & 0x3] for d in "0123456789abcdef"}
 
 
 def detection_id(asset: str, seq: int) -> str:

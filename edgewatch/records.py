@@ -55,6 +55,10 @@ REASONS = (
 
 _REQUIRED = ("v", "asset", "ts", "seq", "values", "source")
 _FIELDS = frozenset((*_REQUIRED, "label"))
+_NUMBER_TYPES = frozenset((float, int))  # exact types: a bool is not a number
+#: Names (assets, sources, channels) that passed `_check_name`; bounded, cleared when full.
+_KNOWN_NAMES: set[str] = set()
+_MAX_KNOWN_NAMES = 100_000
 
 
 @dataclass(slots=True)
@@ -74,6 +78,32 @@ class SensorRecord:
     label: int | None = None
 
     def __post_init__(self) -> None:
+        # One expression for the common case (names seen before, finite numbers); anything it
+        # does not accept goes through the field-by-field checks, which name what is wrong.
+        known, values, label = _KNOWN_NAMES, self.values, self.label
+        try:
+            fast = (
+                type(self.asset) is str
+                and self.asset in known
+                and type(self.source) is str
+                and self.source in known
+                and type(self.ts) is int
+                and 0 <= self.ts <= MAX_TS_MS
+                and type(self.seq) is int
+                and 0 <= self.seq <= MAX_SEQ
+                and type(values) is dict
+                and 0 < len(values) <= MAX_CHANNELS
+                and known.issuperset(values)
+                and _NUMBER_TYPES.issuperset(map(type, values.values()))
+                and math.isfinite(sum(values.values()))  # any NaN or inf makes the sum one
+                and (label is None or (type(label) is int and label in (0, 1)))
+            )
+        except OverflowError:  # an integer too large for a float: the checks below decide
+            fast = False
+        if not fast:
+            self._check()
+
+    def _check(self) -> None:
         _check_name("asset", self.asset)
         _check_int("ts", self.ts, 0, MAX_TS_MS)
         _check_int("seq", self.seq, 0, MAX_SEQ)
@@ -143,6 +173,9 @@ def _check_name(field: str, value: object) -> None:
         raise RecordError(
             field, "bad_name", f"must be 1-{MAX_NAME_CHARS} printable characters", value
         )
+    if len(_KNOWN_NAMES) >= _MAX_KNOWN_NAMES:
+        _KNOWN_NAMES.clear()
+    _KNOWN_NAMES.add(value)
 
 
 def _check_int(field: str, value: object, low: int, high: int) -> None:

@@ -180,18 +180,28 @@ class Member:
         """The valid records of ``messages`` (the rest go to the DLQ); notes offsets to commit
         and each asset's newest valid message."""
         records: list[SensorRecord] = []
-        for m in messages:
-            tp = (m.topic, m.partition)
-            offsets[tp] = max(offsets.get(tp, 0), m.offset + 1)
+        guard, append = self.guard, records.append
+        for m in messages:  # per message: keep this loop lean
+            offsets[m.topic, m.partition] = m.offset + 1  # a partition's messages come in order
             try:
-                record = self._admit(m)
+                record = decode_record(m.value or b"")
+                if m.key != record.asset.encode():
+                    raise RecordError("<key>", "bad_key", "must equal the record's asset", m.key)
+                reason = guard.check(record)
+                if reason is not None:
+                    last = guard.last[record.asset]
+                    raise RecordError(
+                        "seq", reason, f"must be greater than {last} for this asset", record.seq
+                    )
             except RecordError as exc:
                 self._dead_letter(exc, m)
                 continue
-            self._partition_of[record.asset] = tp
             newest[record.asset] = m
-            records.append(record)
+            append(record)
             stamps.append(m.timestamp)
+        partition_of = self._partition_of
+        for asset, m in newest.items():
+            partition_of[asset] = (m.topic, m.partition)
         return records
 
     def _publish(
@@ -216,18 +226,6 @@ class Member:
     def wake_rate(self) -> float:
         """Share of windows so far the gate woke the model for."""
         return self.woken / self.windows if self.windows else 0.0
-
-    def _admit(self, m: Message) -> SensorRecord:
-        record = decode_record(m.value or b"")
-        if m.key != record.asset.encode():
-            raise RecordError("<key>", "bad_key", "must equal the record's asset", m.key)
-        reason = self.guard.check(record)
-        if reason is not None:
-            last = self.guard.last[record.asset]
-            raise RecordError(
-                "seq", reason, f"must be greater than {last} for this asset", record.seq
-            )
-        return record
 
     def _follow_assignment(self) -> None:
         """Drop the state of assets whose partitions this member no longer owns; restore the

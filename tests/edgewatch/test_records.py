@@ -158,3 +158,30 @@ def test_wire_format_is_the_documented_one() -> None:
         "label": 1,
         "source": "s",
     }
+
+
+loose = st.one_of(
+    st.floats(),
+    st.integers(-(2**70), 2**70),
+    st.booleans(),
+    st.none(),
+    st.text(max_size=3),
+)
+
+
+@given(
+    asset=st.sampled_from(["pump-1", "", "a\nb"]) | st.integers(),
+    ts=loose,
+    seq=loose,
+    values=st.dictionaries(st.sampled_from(["t", "p", "", "\x00"]), loose, max_size=3) | loose,
+    label=loose,
+)
+def test_the_fast_check_accepts_only_what_the_field_checks_accept(
+    asset: object, ts: object, seq: object, values: object, label: object
+) -> None:
+    SensorRecord("pump-1", 0, 0, {"t": 1.0, "p": 2.0}, "x")  # these names are known now
+    try:
+        record = SensorRecord(asset, ts, seq, values, "x", label)  # type: ignore[arg-type]
+    except RecordError:
+        return
+    record._check()  # the field-by-field checks agree: no exception
