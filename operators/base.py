@@ -7,15 +7,15 @@ before learn. Constructors take parameters only and do no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import numpy as np
 
 from edgewatch.records import SensorRecord
 
-__all__ = ["Chain", "Detector", "Operator", "Scored"]
+__all__ = ["Chain", "Detector", "Operator", "Scored", "StreamDetector"]
 
 A = TypeVar("A")
 B = TypeVar("B")
@@ -59,3 +59,22 @@ class Chain(Generic[A, B, C]):
 
     def process(self, batch: list[A]) -> list[C]:
         return self.second.process(self.first.process(batch))
+
+
+class StreamDetector(Protocol):
+    """What a pipeline member runs: `operators.Cascade` is the one the product ships."""
+
+    def process(self, batch: list[SensorRecord]) -> list[Scored]: ...
+    def submit(self, batch: list[SensorRecord]) -> Callable[[], list[Scored]]: ...
+    def evict(self, assets: Iterable[str]) -> None: ...
+    def state_of(self, asset: str) -> dict[str, Any] | None: ...
+    def restore(self, asset: str, saved: Mapping[str, Any]) -> None: ...
+    def __len__(self) -> int: ...
+    @property
+    def warming(self) -> int: ...
+    @property
+    def invocations(self) -> int: ...
+    @property
+    def model_seconds(self) -> float: ...
+    @property
+    def model_windows(self) -> int: ...

@@ -175,7 +175,7 @@ def open_member(settings: Settings, bootstrap_servers: str) -> Iterator[Member]:
         stack.callback(source.close)
         sink = make_sink(k, bootstrap_servers, "edgewatch-member")
         stack.callback(sink.close)
-        yield Member(
+        member = Member(
             source,
             sink,
             cascade,
@@ -189,4 +189,7 @@ def open_member(settings: Settings, bootstrap_servers: str) -> Iterator[Member]:
             emit_all=settings.emit == "all",
             chunk=settings.detector.batch_size,
             changelog=_changelog(k, bootstrap_servers, version),
+            commit_interval_ms=k.commit_interval_ms,
         )
+        yield member
+        member.checkpoint()  # only on a clean exit: after an error, the last commit stands

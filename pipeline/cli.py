@@ -107,6 +107,10 @@ def run(
         str | None,
         typer.Option(help="Compacted topic of per-asset state: moved assets resume, no warm-up."),
     ] = None,
+    commit_interval_ms: Annotated[
+        int | None,
+        typer.Option(help="Commit offsets and snapshots at most this often (0: every batch)."),
+    ] = None,
     emit: Annotated[str | None, typer.Option(help="'anomalies' (default) or 'all'.")] = None,
     model: Annotated[
         Path | None,
@@ -126,7 +130,7 @@ def run(
     log_level: LogOpt = None,
 ) -> None:
     """Run one consumer-group member until SIGTERM or Ctrl-C (the batch in hand is finished and
-    committed first)."""
+    everything processed is committed first)."""
     from pipeline.app import ensure_member_topics, open_member
     from pipeline.metrics import MetricsServer
 
@@ -136,6 +140,7 @@ def run(
         "dlq_topic": dlq_topic,
         "incidents_topic": incidents_topic,
         "changelog_topic": changelog_topic,
+        "commit_interval_ms": commit_interval_ms,
         "group_id": group_id,
         "client": client,
     }

@@ -2,15 +2,17 @@
 
 poll batch -> per chunk: decode + validate + sequence check (bad -> DLQ) -> detector (the
 cascade; its model runs on a worker thread, overlapping the next chunk) -> detections + incident
-events -> once per batch: flush -> commit.
+events -> once per batch: flush -> at each checkpoint: changelog snapshots, commit.
 
-At-least-once: offsets are committed only after every output of the batch (detections, incident
-events and DLQ messages) has been acknowledged by the broker and its incident events are stored
-in the webhook outbox. A crash re-processes at most the uncommitted batch; detection and
-incident ids make the duplicates harmless. When a rebalance takes partitions away, the state of
-their assets is dropped (never reused stale if they come back). Where they land it is restored
-from the changelog topic, if one is configured (`pipeline.state`: each batch's snapshots are
-flushed with its outputs), else rebuilt from the stream and counted as warm-up.
+At-least-once: every output of a batch (detections, incident events and DLQ messages) is
+acknowledged by the broker, and its incident events are stored in the webhook outbox, before
+its offsets may be committed; offsets are committed at checkpoints (`pipeline.checkpoint`: after
+every batch by default, or every ``commit_interval_ms``). A crash re-processes the records since
+the last commit; detection and incident ids make the duplicates harmless. When a rebalance takes
+partitions away, the state of their assets is dropped (never reused stale if they come back).
+Where they land it is restored from the changelog topic, if one is configured (`pipeline.state`:
+snapshots are flushed before the offsets they cover are committed), else rebuilt from the stream
+and counted as warm-up.
 """
 
 from __future__ import annotations
@@ -18,54 +20,27 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from time import perf_counter
-from typing import Any, Protocol
 
 import numpy as np
 
-from edgewatch.detections import Detection, dlq_message
 from edgewatch.errors import RecordError
 from edgewatch.incidents import IncidentEvent
 from edgewatch.records import REASONS, SensorRecord, decode_record
 from edgewatch.transport import Message, MessageSink, MessageSource, TopicPartition
 from operators import Confusion, EventRecall, IncidentTracker, Scored, SequenceGuard
+from operators.base import StreamDetector
 from operators.sequence import SEQUENCE_REASONS
+from pipeline.checkpoint import Checkpoints
 from pipeline.metrics import STAGES, PipelineMetrics
+from pipeline.outputs import Outputs, Topics
 from pipeline.state import Changelog, Stateful
 
-__all__ = ["DLQ_REASONS", "Member", "StreamDetector", "Topics"]
+__all__ = ["DLQ_REASONS", "Member", "Topics"]
 
 log = logging.getLogger(__name__)
 DLQ_REASONS = (*REASONS, "bad_key", *SEQUENCE_REASONS)
-
-
-class StreamDetector(Protocol):
-    """What the member runs: `operators.Cascade` is the one the product ships."""
-
-    def process(self, batch: list[SensorRecord]) -> list[Scored]: ...
-    def submit(self, batch: list[SensorRecord]) -> Callable[[], list[Scored]]: ...
-    def evict(self, assets: Iterable[str]) -> None: ...
-    def state_of(self, asset: str) -> dict[str, Any] | None: ...
-    def restore(self, asset: str, saved: Mapping[str, Any]) -> None: ...
-    def __len__(self) -> int: ...
-    @property
-    def warming(self) -> int: ...
-    @property
-    def invocations(self) -> int: ...
-    @property
-    def model_seconds(self) -> float: ...
-    @property
-    def model_windows(self) -> int: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Topics:
-    input: str
-    detections: str
-    dlq: str
-    incidents: str = "edgewatch.incidents"
 
 
 def _wall_ms() -> int:
@@ -91,16 +66,17 @@ class Member:
         emit_all: bool = False,
         chunk: int = 256,
         changelog: Changelog | None = None,
+        commit_interval_ms: int = 0,
         wall_ms: Callable[[], int] = _wall_ms,
     ) -> None:
         self.source, self.sink, self.detector = source, sink, detector
         self.topics, self.metrics = topics, metrics
-        self.model, self.model_version, self.threshold = model, model_version, threshold
+        self.outputs = Outputs(sink, topics, model, model_version, threshold, emit_all)
         self.tracker = incidents if incidents is not None else IncidentTracker()
         self.alerts = alerts  # stores incident events durably (the webhook outbox)
-        self.emit_all = emit_all
         self.chunk = chunk
         self.changelog = changelog
+        self.checkpoints = Checkpoints(commit_interval_ms, changelog)
         self.wall_ms = wall_ms
         self.guard = SequenceGuard()
         #: the components with per-asset state, by their name in changelog snapshots
@@ -117,6 +93,10 @@ class Member:
         self.last_ms: int | None = None
         self._seen = (0, 0, 0, 0.0, 0)  # warming, model calls, gaps, model seconds, windows
         self._partition_of: dict[str, TopicPartition] = {}
+        #: per partition held, the offset after the last message processed: after a rebalance
+        #: that leaves a partition here, the client re-reads it from the last commit
+        self._processed: dict[TopicPartition, int] = {}
+        self.redelivered = 0  # messages skipped because this member had processed them
         self._assignment: set[TopicPartition] = set()
         for reason in DLQ_REASONS:
             metrics.dlq.labels(reason)
@@ -136,6 +116,7 @@ class Member:
         if self.first_ms is None:
             self.first_ms = self.wall_ms()
         spent = dict.fromkeys(STAGES, 0.0)
+        redelivered = self.redelivered
         stamps: list[int] = []
         offsets: dict[TopicPartition, int] = {}
         newest: dict[str, Message] = {}  # asset -> its newest valid message in the batch
@@ -155,20 +136,36 @@ class Member:
         if pending is not None:
             self._publish(pending, scored, incidents, spent)
         t2 = perf_counter()
-        if self.changelog is not None:
-            self.metrics.snapshots.inc(self.changelog.snapshot(self.sink, self._parts, newest))
+        checkpoints = self.checkpoints
+        checkpoints.touch(newest)
+        due = checkpoints.due(self.wall_ms())
+        if due:
+            self.metrics.snapshots.inc(checkpoints.snapshot(self.sink, self._parts))
         if incidents and self.alerts is not None:
             self.alerts(incidents)
         self.sink.flush()
         done_ms = self.wall_ms()
+        checkpoints.offsets.update(offsets)
         t3 = perf_counter()
-        self.source.commit(offsets)
         spent["produce"] += t3 - t2
-        spent["commit"] += perf_counter() - t3
-        self._account(len(messages), scored, incidents, np.asarray(stamps, np.int64), done_ms)
+        if due:
+            checkpoints.commit(self.source, done_ms)
+            spent["commit"] += perf_counter() - t3
+        else:
+            del spent["commit"]  # a batch that commits nothing takes no part in commit times
+        taken = len(messages) - (self.redelivered - redelivered)
+        self._account(taken, scored, incidents, np.asarray(stamps, np.int64), done_ms)
         for name, seconds in spent.items():
             self.metrics.stages[name].observe_many(np.array([seconds]))
         return len(messages)
+
+    def checkpoint(self) -> None:
+        """Snapshot, flush and commit what has been processed now, due or not (a clean stop)."""
+        if not self.checkpoints.pending:
+            return
+        self.metrics.snapshots.inc(self.checkpoints.snapshot(self.sink, self._parts))
+        self.sink.flush()
+        self.checkpoints.commit(self.source, self.wall_ms())
 
     def _admit_all(
         self,
@@ -180,9 +177,13 @@ class Member:
         """The valid records of ``messages`` (the rest go to the DLQ); notes offsets to commit
         and each asset's newest valid message."""
         records: list[SensorRecord] = []
-        guard, append = self.guard, records.append
+        guard, append, processed = self.guard, records.append, self._processed
         for m in messages:  # per message: keep this loop lean
-            offsets[m.topic, m.partition] = m.offset + 1  # a partition's messages come in order
+            tp = (m.topic, m.partition)
+            if m.offset < processed.get(tp, 0):
+                self.redelivered += 1  # processed before a rebalance kept the partition here
+                continue
+            offsets[tp] = m.offset + 1  # a partition's messages come in order
             try:
                 record = decode_record(m.value or b"")
                 if m.key != record.asset.encode():
@@ -199,6 +200,7 @@ class Member:
             newest[record.asset] = m
             append(record)
             stamps.append(m.timestamp)
+        processed.update(offsets)
         partition_of = self._partition_of
         for asset, m in newest.items():
             partition_of[asset] = (m.topic, m.partition)
@@ -216,7 +218,7 @@ class Member:
         chunk = pending()
         events = self.tracker.process(chunk)
         t1 = perf_counter()
-        self._emit(chunk, events)
+        self.outputs.results(chunk, events)
         spent["detect"] += t1 - t0
         spent["produce"] += perf_counter() - t1
         scored += chunk
@@ -239,6 +241,9 @@ class Member:
                 del self._partition_of[asset]
             for part in self._parts.values():
                 part.evict(gone)
+            self.checkpoints.drop(lost, gone)
+            for tp in lost:
+                self._processed.pop(tp, None)
             log.info("rebalance partitions_lost=%s assets_dropped=%d", sorted(lost), len(gone))
         if gained and self.changelog is not None:
             self._restore(self.changelog, gained)
@@ -252,39 +257,13 @@ class Member:
         self.metrics.restored.inc(len(found.assets))
 
     def _dead_letter(self, exc: RecordError, m: Message) -> None:
-        value = dlq_message(exc, m.value, m.topic, m.partition, m.offset)
-        self.sink.send(self.topics.dlq, m.key, value)
+        self.outputs.dead_letter(exc, m)
         self.metrics.dlq.labels(exc.reason).inc()
         self.metrics.records.labels("invalid").inc()
         self.invalid += 1
         log.debug(
             "dlq reason=%s partition=%s offset=%s: %s", exc.reason, m.partition, m.offset, exc
         )
-
-    def _emit(self, scored: list[Scored], incidents: list[IncidentEvent]) -> None:
-        topic, send, emit_all = self.topics.detections, self.sink.send, self.emit_all
-        for item in scored:
-            if not (item.decision or emit_all):
-                continue
-            r = item.record
-            detection = Detection(
-                asset=r.asset,
-                ts=r.ts,
-                seq=r.seq,
-                score=item.score,
-                threshold=self.threshold,
-                decision=item.decision,
-                model=self.model,
-                model_version=self.model_version,
-                prefilter_score=item.prefilter,
-                woken=item.woken,
-                top_channels=list(item.top_channels),
-                label=r.label,
-                source=r.source,
-            )
-            send(topic, r.asset.encode(), detection.encode())
-        for event in incidents:
-            send(self.topics.incidents, event.asset.encode(), event.encode())
 
     def _account(
         self,
@@ -332,3 +311,4 @@ class Member:
                 if lag is not None:
                     self.metrics.lag.set(lag)
                 next_lag = time.monotonic() + 2.0
+        self.checkpoint()

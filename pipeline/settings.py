@@ -45,6 +45,14 @@ class KafkaSettings(BaseModel):
         description="compacted topic of per-asset state snapshots: assets a rebalance moves "
         "resume where they were instead of warming up; unset = no snapshots",
     )
+    commit_interval_ms: int = Field(
+        1_000,
+        ge=0,
+        le=600_000,
+        description="commit offsets (and write changelog snapshots) at most this often; "
+        "0 = after every batch. Longer: fewer commits and snapshots, more re-processed after a "
+        "crash (duplicates, never losses)",
+    )
     group_id: str = Field("edgewatch", min_length=1)
     partitions: int = Field(6, ge=1, le=1024, description="partitions of topics we create")
     max_poll_records: int = Field(2_000, ge=1, le=100_000)

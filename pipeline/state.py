@@ -1,10 +1,10 @@
 """Per-asset state snapshots on a compacted changelog topic: moved assets resume where they were.
 
-Once per batch, before offsets are committed, the member sends a snapshot of every asset the batch
-touched to the changelog topic: key = asset, partition = the input partition the asset's records
-came from, value = JSON (`Snapshot`). ``offset`` is the input offset of the asset's newest record
-the state includes. Snapshots are flushed with the batch's outputs, so every committed offset has
-its snapshots on the broker.
+At each checkpoint (`pipeline.checkpoint`), before offsets are committed, the member sends a
+snapshot of every asset touched since the last one to the changelog topic: key = asset, partition
+= the input partition the asset's records came from, value = JSON (`Snapshot`). ``offset`` is the
+input offset of the asset's newest record the state includes. Snapshots are acknowledged before
+the commit, so every committed offset has its snapshots on the broker.
 
 A member that gains a partition reads that changelog partition to its end and restores, per
 asset, the newest snapshot whose offset is below the partition's committed offset: the state the

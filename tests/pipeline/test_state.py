@@ -4,6 +4,7 @@ member that gains the partitions takes, and that it then goes on as if the asset
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
 import orjson
 import pytest
@@ -34,7 +35,9 @@ def _broker() -> MemoryBroker:
     return broker
 
 
-def _member(broker: MemoryBroker, changelog: bool = True, model: str = "1") -> Member:
+def _member(
+    broker: MemoryBroker, changelog: bool = True, model: str = "1", **options: Any
+) -> Member:
     log = Changelog("state", model, lambda parts: broker.messages("state", parts))
     return Member(
         broker.source(["in"], "g"),
@@ -48,6 +51,7 @@ def _member(broker: MemoryBroker, changelog: bool = True, model: str = "1") -> M
         incidents=IncidentTracker(k=2, m=3, quiet_ms=5_000),
         emit_all=True,
         changelog=log if changelog else None,
+        **options,
     )
 
 

@@ -1,0 +1,62 @@
+"""`Outputs`: what a member sends for a batch, and where: detections, incident events, dead
+letters. Each goes to its own topic, keyed by asset (dead letters by their original key)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from edgewatch.detections import Detection, dlq_message
+from edgewatch.errors import RecordError
+from edgewatch.incidents import IncidentEvent
+from edgewatch.transport import Message, MessageSink
+from operators import Scored
+
+__all__ = ["Outputs", "Topics"]
+
+
+@dataclass(frozen=True, slots=True)
+class Topics:
+    input: str
+    detections: str
+    dlq: str
+    incidents: str = "edgewatch.incidents"
+
+
+@dataclass(frozen=True, slots=True)
+class Outputs:
+    sink: MessageSink
+    topics: Topics
+    model: str
+    model_version: str
+    threshold: float
+    emit_all: bool = False  # a detection for every window, not only anomalous ones
+
+    def results(self, scored: list[Scored], incidents: list[IncidentEvent]) -> None:
+        topic, send, emit_all = self.topics.detections, self.sink.send, self.emit_all
+        for item in scored:
+            if not (item.decision or emit_all):
+                continue
+            r = item.record
+            detection = Detection(
+                asset=r.asset,
+                ts=r.ts,
+                seq=r.seq,
+                score=item.score,
+                threshold=self.threshold,
+                decision=item.decision,
+                model=self.model,
+                model_version=self.model_version,
+                prefilter_score=item.prefilter,
+                woken=item.woken,
+                top_channels=list(item.top_channels),
+                label=r.label,
+                source=r.source,
+            )
+            send(topic, r.asset.encode(), detection.encode())
+        for event in incidents:
+            send(self.topics.incidents, event.asset.encode(), event.encode())
+
+    def dead_letter(self, exc: RecordError, m: Message) -> None:
+        """The message, why it was rejected and where it came from, to the DLQ topic."""
+        value = dlq_message(exc, m.value, m.topic, m.partition, m.offset)
+        self.sink.send(self.topics.dlq, m.key, value)
