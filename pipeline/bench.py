@@ -312,7 +312,7 @@ def markdown(report: BenchReport) -> str:
         ("(e) model per window, ONNX Runtime INT8, 1 thread",
          f"batch 1: {report.model_us['b1']:.1f} µs; batch 256: {report.model_us['b256']:.2f} µs"),
         ("(f) state per asset, 10,000 assets", f"{report.bytes_per_asset / 1024:.1f} KiB"),
-        ("(f) its changelog snapshot (`--changelog-topic`), per asset and batch",
+        ("(f) its changelog snapshot (`--changelog-topic`), per asset and checkpoint",
          f"{report.snapshot_bytes / 1024:.1f} KiB, {report.snapshot_us:.0f} µs to build"),
     ]  # fmt: skip
     if "b_confluent" in r:
