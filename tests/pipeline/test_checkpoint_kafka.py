@@ -60,10 +60,11 @@ def test_after_a_rebalance_only_moved_partitions_are_processed_again(
         with open_member(settings, bootstrap) as b:
             _split(a, b)
             _send(bootstrap, k.input_topic, [(r.asset.encode(), encode_record(r)) for r in late])
-            deadline = time.monotonic() + 120
-            while a.consumed + b.consumed < len(records) and time.monotonic() < deadline:
-                a.step(100, 2_000)
-                b.step(100, 2_000)
+            # consumed counts what b processes again too: go on until both have been idle a while
+            deadline, idle = time.monotonic() + 120, 0
+            while idle < 5 and time.monotonic() < deadline:
+                got = a.step(100, 2_000) + b.step(100, 2_000)
+                idle = idle + 1 if got == 0 and a.consumed + b.consumed >= len(records) else 0
 
     assert a.consumed + b.consumed >= len(records)
     # A client that re-reads the partitions it kept from the last commit (an eager rebalance)
