@@ -1,6 +1,7 @@
 """`edgewatch bench`: every number of BENCHMARKS.md, measured in one run on one broker and topic.
 
-(a) the ceiling: a bare consume + decode loop with the same Kafka client; (b) the full pipeline
+(a) the ceiling: a bare consume + decode loop with the same Kafka client, and again sending as
+many detection-sized messages as (b) sent (the pipeline's I/O alone); (b) the full pipeline
 (a member running the cascade, outputs acknowledged and offsets committed), with the gate off
 and on; (c) the hand-written per-record baseline (`bench_naive`); (d) end-to-end latency at an
 offered load of half of (b), replayed from another process; (e) the model per window at batch 1
@@ -18,11 +19,11 @@ import time
 import tracemalloc
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from edgewatch.detections import Detection
 from edgewatch.errors import BrokerError, RecordError
 from edgewatch.records import SensorRecord, decode_record, encode_record
 from edgewatch.transport import MemoryBroker, StoredMessage
@@ -32,35 +33,19 @@ from pipeline.app import (
     build_cascade,
     ensure_member_topics,
     load_detector_model,
+    make_sink,
     make_source,
     open_member,
 )
+from pipeline.bench_markdown import BenchReport, markdown
 from pipeline.kafka import KafkaSink
 from pipeline.member import Member
-from pipeline.metrics import STAGES
 from pipeline.replay_process import ReplayProcess
 from pipeline.settings import KafkaSettings, Settings
 from pipeline.state import Changelog, Stateful
 from producers.simulated import simulate_fleet
 
-__all__ = ["BenchReport", "run_bench"]
-
-
-@dataclass
-class BenchReport:
-    records: int
-    machine: str
-    rates: dict[str, float] = field(default_factory=dict)  # records/s by measurement
-    naive_flagged: float = 0.0
-    latency_ms: dict[str, float] = field(default_factory=dict)
-    transport_ms: dict[str, float] = field(default_factory=dict)
-    latency_confluent_ms: dict[str, float] = field(default_factory=dict)
-    offered: float = 0.0
-    fetch_wait_ms: int = 10
-    model_us: dict[str, float] = field(default_factory=dict)
-    bytes_per_asset: float = 0.0
-    snapshot_bytes: float = 0.0  # one asset's changelog snapshot
-    snapshot_us: float = 0.0
+__all__ = ["BenchReport", "markdown", "run_bench"]
 
 
 def _with(settings: Settings, **kafka: Any) -> Settings:
@@ -78,9 +63,14 @@ def _topics(settings: Settings, tag: str) -> Settings:
     return _with(settings, **names, group_id=f"bench-{tag}")
 
 
-def _ceiling(k: KafkaSettings, bootstrap: str, expected: int) -> float:
-    source = make_source(k, bootstrap, f"ceiling-{k.client}-{k.input_topic}", "edgewatch-bench")
-    seen, started = 0, 0.0
+def _ceiling(k: KafkaSettings, bootstrap: str, expected: int, outputs: float = 0.0) -> float:
+    """Records/s of a bare consume + decode loop; with ``outputs`` > 0 it also sends that many
+    detection-sized messages per record (keyed by asset) and flushes each batch: the pipeline's
+    I/O without its processing."""
+    source = make_source(k, bootstrap, f"ceiling-{k.client}-{k.input_topic}-{outputs:g}", "bench")
+    sink = make_sink(k, bootstrap, "edgewatch-bench") if outputs else None
+    value = _detection_like()
+    seen, owed, started = 0, 0.0, 0.0
     try:
         deadline = time.monotonic() + 300
         while seen < expected and time.monotonic() < deadline:
@@ -89,11 +79,27 @@ def _ceiling(k: KafkaSettings, bootstrap: str, expected: int) -> float:
                 started = time.perf_counter()
             for m in batch:
                 with contextlib.suppress(RecordError):
-                    decode_record(m.value or b"")
+                    record = decode_record(m.value or b"")
+                    owed += outputs
+                    if sink is not None and owed >= 1.0:
+                        owed -= 1.0
+                        sink.send(k.detections_topic, record.asset.encode(), value)
+            if sink is not None:
+                sink.flush()
             seen += len(batch)
     finally:
         source.close()
+        if sink is not None:
+            sink.close()
     return seen / (time.perf_counter() - started)
+
+
+def _detection_like() -> bytes:
+    """A detection as the simulated fleet's look on the wire."""
+    return Detection(
+        "sim-000", 1_767_225_600_000, 123_456, 0.91, 0.5, True, "edge_cnn_lstm", "0123456789ab",
+        0.42, True, ["value"], 1, "simulated",
+    ).encode()  # fmt: skip
 
 
 def _drain(member: Member, expected: int, timeout_s: float = 300.0) -> None:
@@ -104,10 +110,12 @@ def _drain(member: Member, expected: int, timeout_s: float = 300.0) -> None:
         raise BrokerError(f"the member consumed {member.consumed:,} of {expected:,} records")
 
 
-def _pipeline(settings: Settings, bootstrap: str, expected: int) -> float:
+def _pipeline(settings: Settings, bootstrap: str, expected: int) -> tuple[float, float]:
+    """Records/s of a member, and the detections it sent per record."""
     with open_member(settings, bootstrap) as member:
         _drain(member, expected)
-    return member.consumed / (((member.last_ms or 0) - (member.first_ms or 0)) / 1000)
+    rate = member.consumed / (((member.last_ms or 0) - (member.first_ms or 0)) / 1000)
+    return rate, member.detections / max(member.consumed, 1)
 
 
 def _latency(settings: Settings, bootstrap: str, rate: float, seconds: float) -> dict[str, float]:
@@ -175,7 +183,7 @@ def _confluent(
     say("(b) the pipeline, gate off, confluent-kafka")
     piped = _topics(conf, "bc")
     ensure_member_topics(bootstrap, piped.kafka)
-    report.rates["b_confluent"] = _pipeline(piped, bootstrap, report.records)
+    report.rates["b_confluent"] = _pipeline(piped, bootstrap, report.records)[0]
     say(f"(d) latency at {report.offered:,.0f} records/s, confluent-kafka")
     lat = _with(
         _topics(conf, "dc"), input_topic=f"latc-{tag}", fetch_max_wait_ms=report.fetch_wait_ms
@@ -254,14 +262,20 @@ def run_bench(
     say("(a) consume + decode")
     report.rates["a"] = _ceiling(base.kafka, bootstrap, records)
     say("(b) the pipeline, gate off")
-    report.rates["b"] = _pipeline(_topics(base, "b"), bootstrap, records)
+    report.rates["b"], report.detections_per_record = _pipeline(
+        _topics(base, "b"), bootstrap, records
+    )
+    say("(a) consume + decode + the pipeline's detection sends")
+    io = _topics(base, "io").kafka
+    ensure_member_topics(bootstrap, io)
+    report.rates["a_io"] = _ceiling(io, bootstrap, records, report.detections_per_record)
     gated = _topics(base, "g")
     gated = gated.model_copy(
         update={"detector": gated.detector.model_copy(update={"wake_rate": 0.3})}
     )
     ensure_member_topics(bootstrap, gated.kafka)
     say("(b) the pipeline, gate at 30%")
-    report.rates["b_gated"] = _pipeline(gated, bootstrap, records)
+    report.rates["b_gated"] = _pipeline(gated, bootstrap, records)[0]
     model = load_detector_model(settings.detector)
     say("(c) the hand-written per-record loop")
     from pipeline.bench_naive import naive_loop
@@ -283,63 +297,3 @@ def run_bench(
     state = _state_per_asset(settings, model)
     report.bytes_per_asset, report.snapshot_bytes, report.snapshot_us = state
     return report
-
-
-def markdown(report: BenchReport) -> str:
-    r = report.rates
-    b_a, b_c = r["b"] / r["a"], r["b"] / r["c"]
-    lat = report.latency_ms
-
-    def verdict(ok: bool) -> str:
-        return "met" if ok else "NOT met"
-
-    rows: list[tuple[str, Any]] = [
-        ("(a) ceiling: consume + decode (kafka-python)", f"{r['a']:,.0f} records/s"),
-        ("(b) pipeline, gate off (every window scored)", f"{r['b']:,.0f} records/s"),
-        ("(b) pipeline, gate at 30% wake", f"{r['b_gated']:,.0f} records/s"),
-        ("(c) hand-written per-record loop",
-         f"{r['c']:,.0f} records/s (torch model run for {report.naive_flagged:.0%} of records)"),
-        ("(b)/(a), target >= 0.7", f"{b_a:.2f} ({verdict(b_a >= 0.7)})"),
-        ("(b)/(c), target >= 5", f"{b_c:.1f} ({verdict(b_c >= 5)})"),
-        (f"(d) end-to-end latency at {report.offered:,.0f} records/s (50% of b), "
-         f"fetch wait {report.fetch_wait_ms} ms",
-         f"p50 {lat['p50']:.1f} ms, p95 {lat['p95']:.1f} ms, p99 {lat['p99']:.1f} ms "
-         f"({verdict(lat['p99'] <= 50)}: p99 <= 50 ms)"),
-        ("(d) floor: a bare consumer at the same load (poll time - record timestamp)",
-         " / ".join(f"p{q} {report.transport_ms[f'p{q}']:.1f} ms" for q in (50, 95, 99))),
-        ("(d) per batch in that run: decode / detect / produce / commit, p50 and p99",
-         " / ".join(f"{lat[f'{s}_p50']:.1f}, {lat[f'{s}_p99']:.1f} ms" for s in STAGES)),
-        ("(e) model per window, ONNX Runtime INT8, 1 thread",
-         f"batch 1: {report.model_us['b1']:.1f} µs; batch 256: {report.model_us['b256']:.2f} µs"),
-        ("(f) state per asset, 10,000 assets", f"{report.bytes_per_asset / 1024:.1f} KiB"),
-        ("(f) its changelog snapshot (`--changelog-topic`), per asset and checkpoint",
-         f"{report.snapshot_bytes / 1024:.1f} KiB, {report.snapshot_us:.0f} µs to build"),
-    ]  # fmt: skip
-    if "b_confluent" in r:
-        a_c, b_c, lat_c = r["a_confluent"], r["b_confluent"], report.latency_confluent_ms
-        rows += [
-            ("optional confluent-kafka client: (a) ceiling", f"{a_c:,.0f} records/s"),
-            ("optional confluent-kafka client: (b) pipeline, gate off",
-             f"{b_c:,.0f} records/s; (b)/(a) {b_c / a_c:.2f}; "
-             f"{b_c / r['b']:.1f}x the kafka-python pipeline; (b)/(c) {b_c / r['c']:.1f}"),
-            (f"optional confluent-kafka client: (d) latency at {report.offered:,.0f} records/s",
-             f"p50 {lat_c['p50']:.1f} ms, p95 {lat_c['p95']:.1f} ms, p99 {lat_c['p99']:.1f} ms "
-             f"({verdict(lat_c['p99'] <= 50)}: p99 <= 50 ms)"),
-        ]  # fmt: skip
-    lines = [
-        "# Benchmarks",
-        "",
-        "Written by `make bench` (`edgewatch bench`); every number below comes from one run, on",
-        f"one broker and topic ({report.records:,} simulated-fleet records, 6 partitions, the",
-        f"embedded broker unless `-b` was given). Machine: {report.machine}. These machines are",
-        "shared and noisy: compare the ratios, not the absolute numbers, across runs.",
-        "Latency runs cap the consumers' fetch long poll (`kafka.fetch_max_wait_ms`, here",
-        f"{report.fetch_wait_ms} ms): the embedded broker answers a waiting fetch only when that",
-        "wait ends, so the cap adds to every poll; Apache Kafka answers as soon as data arrives.",
-        "",
-        "| measurement | result |",
-        "|---|---|",
-        *[f"| {what} | {value} |" for what, value in rows],
-        "",
-    ]
-    return "\n".join(lines)

@@ -6,8 +6,8 @@ events -> once per batch: flush -> at each checkpoint: changelog snapshots, comm
 
 At-least-once: every output of a batch (detections, incident events and DLQ messages) is
 acknowledged by the broker, and its incident events are stored in the webhook outbox, before
-its offsets may be committed; offsets are committed at checkpoints (`pipeline.checkpoint`: after
-every batch by default, or every ``commit_interval_ms``). A crash re-processes the records since
+its offsets may be committed; offsets are committed at checkpoints (`pipeline.checkpoint`: every
+``commit_interval_ms``, or after every batch when it is 0). A crash re-processes the records since
 the last commit; detection and incident ids make the duplicates harmless. When a rebalance takes
 partitions away, the state of their assets is dropped (never reused stale if they come back).
 Where they land it is restored from the changelog topic, if one is configured (`pipeline.state`:
@@ -100,7 +100,7 @@ class Member:
         self._assignment: set[TopicPartition] = set()
         for reason in DLQ_REASONS:
             metrics.dlq.labels(reason)
-        for outcome in ("valid", "invalid"):
+        for outcome in ("valid", "invalid", "redelivered"):
             metrics.records.labels(outcome)
 
     def step(self, timeout_ms: int = 200, max_records: int = 2_000) -> int:
@@ -153,7 +153,10 @@ class Member:
             spent["commit"] += perf_counter() - t3
         else:
             del spent["commit"]  # a batch that commits nothing takes no part in commit times
-        taken = len(messages) - (self.redelivered - redelivered)
+        skipped = self.redelivered - redelivered
+        if skipped:
+            self.metrics.records.labels("redelivered").inc(skipped)
+        taken = len(messages) - skipped
         self._account(taken, scored, incidents, np.asarray(stamps, np.int64), done_ms)
         for name, seconds in spent.items():
             self.metrics.stages[name].observe_many(np.array([seconds]))

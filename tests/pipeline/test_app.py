@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 
@@ -7,7 +8,7 @@ import pytest
 
 from edgewatch.errors import EdgewatchError
 from models.artifacts import shipped_card
-from pipeline.app import load_detector_model
+from pipeline.app import MEMBER_GC_THRESHOLDS, load_detector_model, steady_gc
 from pipeline.settings import DetectorSettings
 
 
@@ -28,3 +29,15 @@ def test_model_by_default_name_or_path(model: Path | None, card: Path) -> None:
 def test_unknown_model_is_a_clear_error() -> None:
     with pytest.raises(EdgewatchError, match="nope"):
         load_detector_model(DetectorSettings(model=Path("nope")))
+
+
+def test_steady_gc_tunes_while_members_run_and_the_last_out_restores() -> None:
+    before = gc.get_threshold()
+    with steady_gc():
+        assert gc.get_threshold() == MEMBER_GC_THRESHOLDS
+        assert gc.get_freeze_count() > 0
+        with steady_gc():  # a second member in the same process
+            assert gc.get_threshold() == MEMBER_GC_THRESHOLDS
+        assert gc.get_threshold() == MEMBER_GC_THRESHOLDS  # the first still runs
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0

@@ -24,9 +24,9 @@ def test_bench_writes_every_measurement(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     text = out.read_text()
     for row in ("(a) ceiling", "(b) pipeline, gate off", "(b) pipeline, gate at 30%",
-                "(c) hand-written", "(b)/(a)", "(b)/(c)", "(d) end-to-end latency",
-                "(d) floor", "(e) model per window", "(f) state per asset",
-                "(f) its changelog snapshot"):  # fmt: skip
+                "(c) hand-written", "(b)/(a)", "(a) + the output I/O of (b)", "(b)/(c)",
+                "(d) end-to-end latency", "(d) floor", "(e) model per window",
+                "(f) state per asset", "(f) its changelog snapshot"):  # fmt: skip
         assert f"| {row}" in text, row
     if importlib.util.find_spec("confluent_kafka") is not None:
         assert "| optional confluent-kafka client: (b) pipeline" in text

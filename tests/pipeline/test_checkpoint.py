@@ -90,6 +90,12 @@ def test_what_a_rebalance_redelivers_to_the_same_member_is_skipped() -> None:
     member.source.position.clear()  # as a rebalance that keeps the partitions: back to the commit
     _drain(member, 1_000)
     assert member.redelivered == 40
+    assert (
+        member.metrics.registry.get_sample_value(
+            "edgewatch_records_total", {"outcome": "redelivered"}
+        )
+        == 40
+    )
     assert member.consumed == 240
     assert broker.messages("dlq") == []  # not mistaken for repeated seqs
     assert _outputs(broker) == _outputs(whole)  # nothing processed twice
