@@ -253,6 +253,9 @@ class KafkaSource:
         self._consumer.close(autocommit=False)
 
 
+_TAIL_POLLS = 5
+
+
 def read_topic(
     bootstrap_servers: str,
     topic: str,
@@ -260,7 +263,8 @@ def read_topic(
     partitions: Iterable[int] | None = None,
 ) -> list[Message]:
     """Every message of ``topic`` (of ``partitions`` only, if given) up to its current end, in
-    offset order per partition, without joining a group."""
+    offset order per partition, without joining a group. The end is where polls come back empty,
+    past the end offsets the broker reports (those may fall short)."""
     consumer = KafkaConsumer(
         bootstrap_servers=bootstrap_servers, enable_auto_commit=False, group_id=None
     )
@@ -286,6 +290,14 @@ def read_topic(
                 last = records[-1]
                 if last.offset + 1 >= pending.get(last.partition, 0):
                     pending.pop(last.partition, None)
+        # Past the end offsets until a poll comes back empty (a few polls at most): a broker may
+        # report an end offset short of what it serves (tansu 0.6.0 left off the last batch).
+        for _ in range(_TAIL_POLLS):
+            batches = consumer.poll(timeout_ms=200)
+            if not batches:
+                break
+            for records in batches.values():
+                out.extend(records)
         return out
     except KafkaError as exc:
         raise BrokerError(f"cannot read {topic!r}: {exc!r}") from exc
