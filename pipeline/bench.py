@@ -67,7 +67,8 @@ def _ceiling(k: KafkaSettings, bootstrap: str, expected: int, outputs: float = 0
     """Records/s of a bare consume + decode loop; with ``outputs`` > 0 it also sends that many
     detection-sized messages per record (keyed by asset) and flushes each batch: the pipeline's
     I/O without its processing."""
-    source = make_source(k, bootstrap, f"ceiling-{k.client}-{k.input_topic}-{outputs:g}", "bench")
+    group = f"ceiling-{k.client}-{k.input_topic}-{outputs:g}"
+    source = make_source(k, bootstrap, group, "edgewatch-bench")
     sink = make_sink(k, bootstrap, "edgewatch-bench") if outputs else None
     value = _detection_like()
     seen, owed, started = 0, 0.0, 0.0
@@ -95,7 +96,7 @@ def _ceiling(k: KafkaSettings, bootstrap: str, expected: int, outputs: float = 0
 
 
 def _detection_like() -> bytes:
-    """A detection as the simulated fleet's look on the wire."""
+    """A detection of the simulated fleet, as it goes on the wire."""
     return Detection(
         "sim-000", 1_767_225_600_000, 123_456, 0.91, 0.5, True, "edge_cnn_lstm", "0123456789ab",
         0.42, True, ["value"], 1, "simulated",
