@@ -80,12 +80,12 @@ def _ceiling(k: KafkaSettings, bootstrap: str, expected: int, outputs: float = 0
                 started = time.perf_counter()
             for m in batch:
                 with contextlib.suppress(RecordError):
-                    record = decode_record(m.value or b"")
-                    owed += outputs
-                    if sink is not None and owed >= 1.0:
-                        owed -= 1.0
-                        sink.send(k.detections_topic, record.asset.encode(), value)
-            if sink is not None:
+                    decode_record(m.value or b"")
+            if sink is not None:  # the batch's share of sends, keyed by asset as detections are
+                owed += outputs * len(batch)
+                for m in batch[: int(owed)]:
+                    sink.send(k.detections_topic, m.key, value)
+                owed -= int(owed)
                 sink.flush()
             seen += len(batch)
     finally:
