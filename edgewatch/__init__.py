@@ -1,7 +1,10 @@
 """edgewatch: streaming anomaly detection for industrial sensor streams.
 
-This small core package holds what every other package shares: the exception tree and the
-`SensorRecord` wire contract. Producers, operators, models and the pipeline build on it.
+The one installed namespace. Its own modules hold what every part shares: the exception tree, the
+`SensorRecord` wire contract, detections, incident events and the transport interfaces. The parts
+build on them: `edgewatch.producers` (data sets and replay), `edgewatch.operators` (broker-free
+stream operators), `edgewatch.models` (networks, training, artifacts) and `edgewatch.pipeline`
+(the running application and the CLI). Their folders sit at the top of the repository.
 """
 
 from edgewatch.errors import (

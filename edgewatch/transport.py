@@ -1,8 +1,9 @@
 """Message transport interfaces, and an in-memory double for unit tests.
 
 The pipeline and the replay engine talk to Kafka only through `MessageSource` and `MessageSink`.
-`pipeline.kafka` implements them on kafka-python; `MemoryBroker` implements them in memory, with
-the same partitioning by key and the same commit semantics (committed offset = next to read).
+`edgewatch.pipeline.kafka` implements them on kafka-python and confluent-kafka; `MemoryBroker`
+implements them in memory, with the same partitioning by key and the same commit semantics
+(committed offset = next to read).
 """
 
 from __future__ import annotations

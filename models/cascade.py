@@ -23,10 +23,10 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from models.metrics import best_threshold, evaluate
-from models.variants import collaborative_scores
-from models.windows import Splits
-from operators.zscore import EWZScore
+from edgewatch.models.metrics import best_threshold, evaluate
+from edgewatch.models.variants import collaborative_scores
+from edgewatch.models.windows import Splits
+from edgewatch.operators.zscore import EWZScore
 
 __all__ = ["POWER", "Costs", "markdown", "measure_prefilter_us", "prefilter_scores", "sweep"]
 

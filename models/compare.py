@@ -19,9 +19,9 @@ import orjson
 import torch
 from torch import nn
 
-from models.metrics import best_threshold, evaluate
-from models.train import TrainConfig, predict
-from models.variants import (
+from edgewatch.models.metrics import best_threshold, evaluate
+from edgewatch.models.train import TrainConfig, predict
+from edgewatch.models.variants import (
     Trained,
     as_onnx,
     as_torch,
@@ -31,7 +31,7 @@ from models.variants import (
     train_autoencoder,
     train_network,
 )
-from models.windows import Splits
+from edgewatch.models.windows import Splits
 
 __all__ = ["compare", "latency_us", "markdown"]
 

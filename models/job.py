@@ -16,12 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from models.artifacts import open_session, sha256_of, write_card
-from models.export import INPUT, export_onnx, quantize_int8
-from models.metrics import best_threshold, evaluate
-from models.networks import build, count_parameters
-from models.train import Epoch, TrainConfig, predict, seed_everything, train
-from models.windows import Splits
+from edgewatch.models.artifacts import open_session, sha256_of, write_card
+from edgewatch.models.export import INPUT, export_onnx, quantize_int8
+from edgewatch.models.metrics import best_threshold, evaluate
+from edgewatch.models.networks import build, count_parameters
+from edgewatch.models.train import Epoch, TrainConfig, predict, seed_everything, train
+from edgewatch.models.windows import Splits
 
 __all__ = ["train_artifact"]
 

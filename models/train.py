@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from edgewatch.errors import ConfigError
-from models.windows import WindowSet
+from edgewatch.models.windows import WindowSet
 
 __all__ = [
     "Epoch",

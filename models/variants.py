@@ -18,10 +18,10 @@ import torch
 from torch import nn
 from torch.nn.utils import prune
 
-from models.export import export_onnx, quantize_int8
-from models.networks import LstmAutoencoder, ReconstructionError, build
-from models.train import TrainConfig, predict, seed_everything, train
-from models.windows import Splits, WindowSet
+from edgewatch.models.export import export_onnx, quantize_int8
+from edgewatch.models.networks import LstmAutoencoder, ReconstructionError, build
+from edgewatch.models.train import TrainConfig, predict, seed_everything, train
+from edgewatch.models.windows import Splits, WindowSet
 
 __all__ = [
     "Trained",

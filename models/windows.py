@@ -21,9 +21,9 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from edgewatch.errors import ConfigError
-from producers.cmapss import CHANNELS as FD001_CHANNELS
-from producers.cmapss import load_fd001
-from producers.simulated import (
+from edgewatch.producers.cmapss import CHANNELS as FD001_CHANNELS
+from edgewatch.producers.cmapss import load_fd001
+from edgewatch.producers.simulated import (
     CHANNEL,
     SPLIT_FRACTIONS,
     FleetSpec,
@@ -154,7 +154,7 @@ def simulated_splits(
     scaling = fit_scaling(parts["train"], "per_asset")
     sets = {name: window(segs, scaling, seq_len) for name, segs in parts.items()}
     description = {
-        "generator": "producers.simulated",
+        "generator": "edgewatch.producers.simulated",
         "seed": fleet.spec.seed,
         "points": fleet.spec.points,
         "assets": fleet.spec.assets,

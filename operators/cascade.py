@@ -15,14 +15,14 @@ from typing import Any
 import numpy as np
 
 from edgewatch.errors import StateError
+from edgewatch.operators.base import Scored
+from edgewatch.operators.explain import Explain
+from edgewatch.operators.gate import Gate
+from edgewatch.operators.prefilter import LearnPolicy, Prefilter, make_detector
+from edgewatch.operators.scoring import CardScaler, ModelScorer
+from edgewatch.operators.threshold import Threshold
+from edgewatch.operators.windowing import CountWindows
 from edgewatch.records import SensorRecord
-from operators.base import Scored
-from operators.explain import Explain
-from operators.gate import Gate
-from operators.prefilter import LearnPolicy, Prefilter, make_detector
-from operators.scoring import CardScaler, ModelScorer
-from operators.threshold import Threshold
-from operators.windowing import CountWindows
 
 __all__ = ["Cascade"]
 

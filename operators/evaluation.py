@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from operators.base import Scored
+from edgewatch.operators.base import Scored
 
 __all__ = ["Confusion", "EventRecall"]
 

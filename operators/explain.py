@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from edgewatch.errors import ConfigError
-from operators.base import Scored
+from edgewatch.operators.base import Scored
 
 __all__ = ["Explain"]
 

@@ -18,7 +18,7 @@ import numpy as np
 from river import stats
 
 from edgewatch.errors import ConfigError, StateError
-from operators.windowing import WindowBatch
+from edgewatch.operators.windowing import WindowBatch
 
 __all__ = ["Gate"]
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from edgewatch.errors import ConfigError, StateError
 from edgewatch.incidents import Incident, IncidentEvent
-from operators.base import Scored
+from edgewatch.operators.base import Scored
 
 __all__ = ["IncidentTracker"]
 

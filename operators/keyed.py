@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from edgewatch.errors import ConfigError
+from edgewatch.operators.base import Detector, Scored
 from edgewatch.records import SensorRecord
-from operators.base import Detector, Scored
 
 __all__ = ["PerAsset"]
 

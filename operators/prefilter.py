@@ -20,10 +20,10 @@ import numpy as np
 from river import anomaly
 
 from edgewatch.errors import ConfigError, StateError
-from operators import state
-from operators.base import Detector
-from operators.windowing import WindowBatch
-from operators.zscore import EWZScore
+from edgewatch.operators import state
+from edgewatch.operators.base import Detector
+from edgewatch.operators.windowing import WindowBatch
+from edgewatch.operators.zscore import EWZScore
 
 __all__ = ["PREFILTERS", "GaussianChannels", "HalfSpaceTreesDetector", "Prefilter", "make_detector"]
 

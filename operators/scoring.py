@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 
 from edgewatch.errors import ConfigError
-from operators.base import Scored
-from operators.windowing import WindowBatch
+from edgewatch.operators.base import Scored
+from edgewatch.operators.windowing import WindowBatch
 
 __all__ = ["CardScaler", "ModelScorer"]
 

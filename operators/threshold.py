@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from edgewatch.errors import ConfigError
-from operators.base import Scored
+from edgewatch.operators.base import Scored
 
 __all__ = ["Threshold"]
 

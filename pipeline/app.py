@@ -10,23 +10,23 @@ from contextlib import ExitStack, contextmanager
 
 from edgewatch.errors import ConfigError
 from edgewatch.incidents import IncidentEvent
-from edgewatch.transport import MessageSink, MessageSource
-from models.artifacts import OnnxModel, load_model, shipped_card
-from operators import Cascade, IncidentTracker
-from pipeline.confluent import ConfluentSink, ConfluentSource
-from pipeline.kafka import KafkaSink, KafkaSource, ensure_topics, read_topic
-from pipeline.member import Member, Topics
-from pipeline.metrics import PipelineMetrics
-from pipeline.outbox import Outbox
-from pipeline.settings import (
+from edgewatch.models.artifacts import OnnxModel, load_model, shipped_card
+from edgewatch.operators import Cascade, IncidentTracker
+from edgewatch.pipeline.alerts.outbox import Outbox
+from edgewatch.pipeline.alerts.webhooks import Dispatcher, payload
+from edgewatch.pipeline.kafka.confluent import ConfluentSink, ConfluentSource
+from edgewatch.pipeline.kafka.kafka_python import KafkaSink, KafkaSource, ensure_topics, read_topic
+from edgewatch.pipeline.member import Member, Topics
+from edgewatch.pipeline.metrics.registry import PipelineMetrics
+from edgewatch.pipeline.settings import (
     DetectorSettings,
     IncidentSettings,
     KafkaSettings,
     Settings,
     WebhookSettings,
 )
-from pipeline.state import Changelog
-from pipeline.webhooks import Dispatcher, payload
+from edgewatch.pipeline.state import Changelog
+from edgewatch.transport import MessageSink, MessageSource
 
 __all__ = [
     "build_cascade",

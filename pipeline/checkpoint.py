@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from edgewatch.pipeline.state import Changelog, Stateful
 from edgewatch.transport import Message, MessageSink, MessageSource, TopicPartition
-from pipeline.state import Changelog, Stateful
 
 __all__ = ["Checkpoints"]
 

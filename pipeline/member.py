@@ -5,14 +5,14 @@ cascade; its model runs on a worker thread, overlapping the next chunk) -> detec
 events -> once per batch: flush -> at each checkpoint: changelog snapshots, commit.
 
 At-least-once: every output of a batch (detections, incident events and DLQ messages) is
-acknowledged by the broker, and its incident events are stored in the webhook outbox, before
-its offsets may be committed; offsets are committed at checkpoints (`pipeline.checkpoint`: every
+acknowledged by the broker, and its incident events are stored in the webhook outbox, before its
+offsets may be committed; offsets are committed at checkpoints (`checkpoint`: every
 ``commit_interval_ms``, or after every batch when it is 0). A crash re-processes the records since
 the last commit; detection and incident ids make the duplicates harmless. When a rebalance takes
-partitions away, the state of their assets is dropped (never reused stale if they come back).
-Where they land it is restored from the changelog topic, if one is configured (`pipeline.state`:
-snapshots are flushed before the offsets they cover are committed), else rebuilt from the stream
-and counted as warm-up.
+partitions away, the state of their assets is dropped (never reused stale if they come back). Where
+they land it is restored from the changelog topic, if one is configured (`state`: snapshots are
+flushed before the offsets they cover are committed), else rebuilt from the stream and counted as
+warm-up.
 """
 
 from __future__ import annotations
@@ -27,15 +27,15 @@ import numpy as np
 
 from edgewatch.errors import RecordError
 from edgewatch.incidents import IncidentEvent
+from edgewatch.operators import Confusion, EventRecall, IncidentTracker, Scored, SequenceGuard
+from edgewatch.operators.base import StreamDetector
+from edgewatch.operators.sequence import SEQUENCE_REASONS
+from edgewatch.pipeline.checkpoint import Checkpoints
+from edgewatch.pipeline.metrics.registry import STAGES, PipelineMetrics
+from edgewatch.pipeline.outputs import Outputs, Topics
+from edgewatch.pipeline.state import Changelog, Stateful
 from edgewatch.records import REASONS, SensorRecord, decode_record
 from edgewatch.transport import Message, MessageSink, MessageSource, TopicPartition
-from operators import Confusion, EventRecall, IncidentTracker, Scored, SequenceGuard
-from operators.base import StreamDetector
-from operators.sequence import SEQUENCE_REASONS
-from pipeline.checkpoint import Checkpoints
-from pipeline.metrics import STAGES, PipelineMetrics
-from pipeline.outputs import Outputs, Topics
-from pipeline.state import Changelog, Stateful
 
 __all__ = ["DLQ_REASONS", "Member", "Topics"]
 

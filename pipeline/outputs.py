@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from edgewatch.detections import Detection, dlq_message
 from edgewatch.errors import RecordError
 from edgewatch.incidents import IncidentEvent
+from edgewatch.operators import Scored
 from edgewatch.transport import Message, MessageSink
-from operators import Scored
 
 __all__ = ["Outputs", "Topics"]
 

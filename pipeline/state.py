@@ -1,6 +1,6 @@
 """Per-asset state snapshots on a compacted changelog topic: moved assets resume where they were.
 
-At each checkpoint (`pipeline.checkpoint`), before offsets are committed, the member sends a
+At each checkpoint (`checkpoint`), before offsets are committed, the member sends a
 snapshot of every asset touched since the last one to the changelog topic: key = asset, partition
 = the input partition the asset's records came from, value = JSON (`Snapshot`). ``offset`` is the
 input offset of the asset's newest record the state includes. Snapshots are acknowledged before

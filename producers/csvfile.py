@@ -24,8 +24,7 @@ import numpy as np
 import pandas as pd
 
 from edgewatch.errors import DataError
-from edgewatch.records import SensorRecord
-from producers.tables import (
+from edgewatch.producers.tables import (
     TimeUnit,
     cell,
     count_lines,
@@ -37,6 +36,7 @@ from producers.tables import (
     sniff_delimiter,
     to_epoch_ms,
 )
+from edgewatch.records import SensorRecord
 
 __all__ = ["CsvSource"]
 

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from edgewatch.errors import ConfigError
+from edgewatch.producers.cmapss import FD001, Split
+from edgewatch.producers.csvfile import CsvSource
+from edgewatch.producers.metropt import metropt
+from edgewatch.producers.simulated import FleetSpec, SimSplit, simulate_fleet, split_bounds
 from edgewatch.records import SensorRecord
-from producers.cmapss import FD001, Split
-from producers.csvfile import CsvSource
-from producers.metropt import metropt
-from producers.simulated import FleetSpec, SimSplit, simulate_fleet, split_bounds
 
 __all__ = ["DATASETS", "Dataset", "default_data_dir", "open_dataset"]
 

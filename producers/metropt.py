@@ -13,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 
 from edgewatch.errors import DataError
-from producers.csvfile import CsvSource
+from edgewatch.producers.csvfile import CsvSource
 
 __all__ = ["ANALOG", "CHANNELS", "DIGITAL", "FILE_NAME", "default_windows", "metropt"]
 
@@ -28,7 +28,7 @@ ASSET = "metropt3-apu"
 
 def default_windows() -> Path:
     """The four official air-leak failure windows (start, end, failure, severity)."""
-    return Path(str(resources.files("producers") / "data" / "metropt3_failure_windows.csv"))
+    return Path(str(resources.files("edgewatch.producers") / "data" / "metropt3_failure_windows.csv"))
 
 
 def metropt(path: Path, windows: Path | None = None, chunk_rows: int = 50_000) -> CsvSource:

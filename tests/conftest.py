@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.broker import EmbeddedBroker
+from edgewatch.pipeline.kafka.broker import EmbeddedBroker
 
 
 @pytest.fixture(scope="session")

@@ -22,8 +22,8 @@ import httpx
 import pytest
 import yaml
 
-from pipeline.broker import EmbeddedBroker
-from pipeline.receiver import Receiver
+from edgewatch.pipeline.alerts.receiver import Receiver
+from edgewatch.pipeline.kafka.broker import EmbeddedBroker
 
 pytestmark = [
     pytest.mark.integration,

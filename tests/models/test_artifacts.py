@@ -9,13 +9,13 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-import models.job  # noqa: E402
 from edgewatch.errors import DataError  # noqa: E402
-from models.artifacts import load_card, load_model  # noqa: E402
-from models.export import export_onnx, quantize_int8  # noqa: E402
-from models.train import TrainConfig  # noqa: E402
-from models.windows import simulated_splits  # noqa: E402
-from producers.simulated import FleetSpec  # noqa: E402
+from edgewatch.models import job  # noqa: E402
+from edgewatch.models.artifacts import load_card, load_model  # noqa: E402
+from edgewatch.models.export import export_onnx, quantize_int8  # noqa: E402
+from edgewatch.models.train import TrainConfig  # noqa: E402
+from edgewatch.models.windows import simulated_splits  # noqa: E402
+from edgewatch.producers.simulated import FleetSpec  # noqa: E402
 
 SMALL = FleetSpec(assets=2, points=3_000)
 CFG = TrainConfig(epochs=2, batch_size=128)
@@ -29,11 +29,11 @@ def splits():  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="module")
 def artifact(splits, tmp_path_factory: pytest.TempPathFactory) -> Path:  # type: ignore[no-untyped-def]
-    return models.job.train_artifact(splits, tmp_path_factory.mktemp("a"), CFG)
+    return job.train_artifact(splits, tmp_path_factory.mktemp("a"), CFG)
 
 
 def test_same_seed_gives_the_same_sha256(splits, artifact: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    again = models.job.train_artifact(splits, tmp_path, CFG)
+    again = job.train_artifact(splits, tmp_path, CFG)
     assert load_card(again)["sha256"] == load_card(artifact)["sha256"]
     assert again.read_bytes() == artifact.read_bytes()
 
@@ -42,14 +42,14 @@ def test_threshold_is_chosen_on_validation_labels_only(
     splits, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
     seen: list[np.ndarray] = []
-    real = models.job.best_threshold
+    real = job.best_threshold
 
     def spy(y: np.ndarray, score: np.ndarray) -> float:
         seen.append(y)
         return real(y, score)
 
-    monkeypatch.setattr(models.job, "best_threshold", spy)
-    models.job.train_artifact(splits, tmp_path, CFG)
+    monkeypatch.setattr(job, "best_threshold", spy)
+    job.train_artifact(splits, tmp_path, CFG)
     assert seen
     assert all(y is splits.val.y for y in seen)
 
@@ -75,8 +75,8 @@ def test_tampered_onnx_is_refused(artifact: Path, tmp_path: Path) -> None:
 
 
 def test_onnx_matches_torch(splits, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from models.networks import build
-    from models.train import seed_everything, train
+    from edgewatch.models.networks import build
+    from edgewatch.models.train import seed_everything, train
 
     seed_everything(0)
     model = train(build("edge_cnn_lstm", 1), splits.train, splits.val, CFG).model
@@ -95,7 +95,7 @@ def test_onnx_matches_torch(splits, tmp_path: Path) -> None:  # type: ignore[no-
 _RUNTIME = """
 import sys
 import numpy as np
-from models.artifacts import load_model
+from edgewatch.models.artifacts import load_model
 model = load_model(__import__("pathlib").Path(sys.argv[1]))
 scores = model.score(np.zeros((3, model.seq_len, len(model.channels)), dtype=np.float32))
 assert scores.shape == (3,), scores.shape

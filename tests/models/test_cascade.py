@@ -6,9 +6,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from models.cascade import Costs, markdown, prefilter_scores, sweep  # noqa: E402
-from models.windows import simulated_splits  # noqa: E402
-from producers.simulated import FleetSpec  # noqa: E402
+from edgewatch.models.cascade import Costs, markdown, prefilter_scores, sweep  # noqa: E402
+from edgewatch.models.windows import simulated_splits  # noqa: E402
+from edgewatch.producers.simulated import FleetSpec  # noqa: E402
 
 SPLITS = simulated_splits(spec=FleetSpec(assets=4, points=4_000))
 
@@ -50,7 +50,7 @@ def test_sweep_reports_both_gates_and_a_perfect_sentinel_loses_nothing() -> None
 
 
 def test_windows_the_gate_did_not_wake_stay_normal() -> None:
-    from models.cascade import _gated
+    from edgewatch.models.cascade import _gated
 
     y = np.array([1, 1, 0, 0, 1])
     scores = np.array([0.9, 0.8, 0.1, 0.2, 0.95])

@@ -7,11 +7,11 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from models.compare import COLUMNS, compare  # noqa: E402
-from models.train import TrainConfig  # noqa: E402
-from models.variants import collaborative_scores  # noqa: E402
-from models.windows import simulated_splits  # noqa: E402
-from producers.simulated import FleetSpec  # noqa: E402
+from edgewatch.models.compare import COLUMNS, compare  # noqa: E402
+from edgewatch.models.train import TrainConfig  # noqa: E402
+from edgewatch.models.variants import collaborative_scores  # noqa: E402
+from edgewatch.models.windows import simulated_splits  # noqa: E402
+from edgewatch.producers.simulated import FleetSpec  # noqa: E402
 
 
 def test_every_variant_gets_a_row_with_every_column(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from models.metrics import best_threshold, evaluate, pr_auc, roc_auc
+from edgewatch.models.metrics import best_threshold, evaluate, pr_auc, roc_auc
 
 cases = st.lists(st.tuples(st.sampled_from([0, 1]), st.integers(0, 6)), min_size=2, max_size=40)
 

@@ -4,7 +4,13 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from models.networks import CLASSIFIERS, EdgeCnnLstm, LstmAutoencoder, build, count_parameters  # noqa: E402
+from edgewatch.models.networks import (  # noqa: E402
+    CLASSIFIERS,
+    EdgeCnnLstm,
+    LstmAutoencoder,
+    build,
+    count_parameters,
+)
 
 
 @pytest.mark.parametrize("name", CLASSIFIERS)

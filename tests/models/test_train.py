@@ -5,10 +5,10 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from models.metrics import best_threshold, evaluate  # noqa: E402
-from models.networks import build  # noqa: E402
-from models.train import TrainConfig, focal_loss, predict, seed_everything, train  # noqa: E402
-from models.windows import WindowSet  # noqa: E402
+from edgewatch.models.metrics import best_threshold, evaluate  # noqa: E402
+from edgewatch.models.networks import build  # noqa: E402
+from edgewatch.models.train import TrainConfig, focal_loss, predict, seed_everything, train  # noqa: E402
+from edgewatch.models.windows import WindowSet  # noqa: E402
 
 
 def _toy(n: int, seed: int) -> WindowSet:

@@ -5,8 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models.windows import Segment, fd001_splits, fit_scaling, simulated_splits, window
-from producers.simulated import FleetSpec, simulate_fleet
+from edgewatch.models.windows import Segment, fd001_splits, fit_scaling, simulated_splits, window
+from edgewatch.producers.simulated import FleetSpec, simulate_fleet
 
 SMALL = FleetSpec(assets=2, points=4_000)
 

@@ -5,8 +5,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.lib.stride_tricks import sliding_window_view
 
+from edgewatch.operators.cascade import Cascade
 from edgewatch.records import SensorRecord
-from operators.cascade import Cascade
 
 CARD = {
     "channels": ["a", "b"],

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from edgewatch.operators import Chain, Detector, EWZScore, PerAsset, Threshold
+from edgewatch.operators.prefilter import GaussianChannels, HalfSpaceTreesDetector
 from edgewatch.records import SensorRecord
-from operators import Chain, Detector, EWZScore, PerAsset, Threshold
-from operators.prefilter import GaussianChannels, HalfSpaceTreesDetector
 
 DETECTORS: dict[str, Callable[[], Detector]] = {
     "ewzscore": lambda: EWZScore(0.1, warmup=3),

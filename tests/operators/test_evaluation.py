@@ -4,9 +4,9 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
+from edgewatch.operators.base import Scored
+from edgewatch.operators.evaluation import Confusion
 from edgewatch.records import SensorRecord
-from operators.base import Scored
-from operators.evaluation import Confusion
 
 
 @given(st.lists(st.tuples(st.sampled_from([None, 0, 1]), st.booleans()), max_size=80))
@@ -35,7 +35,7 @@ def test_counts_match_numpy(pairs: list[tuple[int | None, bool]]) -> None:
 
 
 def test_event_recall_counts_segments_and_delays() -> None:
-    from operators.evaluation import EventRecall
+    from edgewatch.operators.evaluation import EventRecall
 
     labels = [0, 1, 1, 1, 0, 0, 1, 1, 0]
     decisions = [1, 0, 0, 1, 0, 0, 0, 0, 0]
@@ -49,7 +49,7 @@ def test_event_recall_counts_segments_and_delays() -> None:
 
 
 def test_event_recall_finish_counts_segments_open_at_the_end() -> None:
-    from operators.evaluation import EventRecall
+    from edgewatch.operators.evaluation import EventRecall
 
     batch = [
         Scored(SensorRecord(asset, 100 * i, i, {"x": 1.0}, "t", 1), 0.0, asset == "a" and i == 2)

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from edgewatch.operators.base import Scored
+from edgewatch.operators.explain import Explain
 from edgewatch.records import SensorRecord
-from operators.base import Scored
-from operators.explain import Explain
 
 
 def test_top_channels_are_the_most_deviant_newest_readings() -> None:

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from edgewatch.errors import ConfigError
+from edgewatch.operators.gate import Gate
+from edgewatch.operators.windowing import Window, WindowBatch
 from edgewatch.records import SensorRecord
-from operators.gate import Gate
-from operators.windowing import Window, WindowBatch
 
 
 def _windows(scores: list[float], asset: str = "a") -> WindowBatch:

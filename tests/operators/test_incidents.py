@@ -3,9 +3,9 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from edgewatch.operators.base import Scored
+from edgewatch.operators.incidents import IncidentTracker
 from edgewatch.records import SensorRecord
-from operators.base import Scored
-from operators.incidents import IncidentTracker
 
 
 def _stream(decisions: list[bool], asset: str = "a", step_ms: int = 1_000) -> list[Scored]:

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from edgewatch.errors import ConfigError
+from edgewatch.operators.prefilter import PREFILTERS, Prefilter, make_detector
+from edgewatch.operators.windowing import Window, WindowBatch
 from edgewatch.records import SensorRecord
-from operators.prefilter import PREFILTERS, Prefilter, make_detector
-from operators.windowing import Window, WindowBatch
 
 
 def _windows(values: list[float], asset: str = "a") -> WindowBatch:

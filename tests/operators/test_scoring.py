@@ -7,13 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models.artifacts import load_model
-from models.metrics import evaluate
-from models.windows import simulated_splits
-from operators import Chain, Threshold
-from operators.scoring import CardScaler, ModelScorer
-from operators.windowing import CountWindows, Window, WindowBatch
-from producers.simulated import simulate_fleet
+from edgewatch.models.artifacts import load_model
+from edgewatch.models.metrics import evaluate
+from edgewatch.models.windows import simulated_splits
+from edgewatch.operators import Chain, Threshold
+from edgewatch.operators.scoring import CardScaler, ModelScorer
+from edgewatch.operators.windowing import CountWindows, Window, WindowBatch
+from edgewatch.producers.simulated import simulate_fleet
 
 CARD = (
     Path(__file__).resolve().parents[2]

@@ -3,8 +3,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from edgewatch.operators.sequence import SequenceGuard
 from edgewatch.records import SensorRecord
-from operators.sequence import SequenceGuard
 
 
 def _r(asset: str, seq: int) -> SensorRecord:

@@ -14,8 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from edgewatch.errors import StateError
-from edgewatch.records import SensorRecord
-from operators import (
+from edgewatch.operators import (
     PREFILTERS,
     Cascade,
     EWZScore,
@@ -26,7 +25,8 @@ from operators import (
     WindowBatch,
     make_detector,
 )
-from operators import state as detector_state
+from edgewatch.operators import state as detector_state
+from edgewatch.records import SensorRecord
 from tests.operators.test_cascade import CARD, _model
 
 

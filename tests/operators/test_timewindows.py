@@ -6,8 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from edgewatch.errors import ConfigError
+from edgewatch.operators.timewindows import EventTimeWindows
 from edgewatch.records import SensorRecord
-from operators.timewindows import EventTimeWindows
 
 
 def _r(asset: str, ts: int, seq: int = 0, value: float = 1.0) -> SensorRecord:

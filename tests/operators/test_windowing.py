@@ -6,8 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from numpy.lib.stride_tricks import sliding_window_view
 
+from edgewatch.operators.windowing import CountWindows, WindowBatch
 from edgewatch.records import SensorRecord
-from operators.windowing import CountWindows, WindowBatch
 
 
 def _records(items: list[tuple[str, float]]) -> list[SensorRecord]:

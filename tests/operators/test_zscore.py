@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from edgewatch.errors import ConfigError
-from operators.zscore import EWZScore
+from edgewatch.operators.zscore import EWZScore
 
 
 def test_scores_equal_a_pandas_recomputation() -> None:

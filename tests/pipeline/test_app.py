@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from edgewatch.errors import EdgewatchError
-from models.artifacts import shipped_card
-from pipeline.app import MEMBER_GC_THRESHOLDS, load_detector_model, steady_gc
-from pipeline.settings import DetectorSettings
+from edgewatch.models.artifacts import shipped_card
+from edgewatch.pipeline.app import MEMBER_GC_THRESHOLDS, load_detector_model, steady_gc
+from edgewatch.pipeline.settings import DetectorSettings
 
 
 @pytest.mark.parametrize(

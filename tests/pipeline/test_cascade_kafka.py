@@ -13,15 +13,15 @@ import orjson
 import pytest
 from pydantic import SecretStr
 
+from edgewatch.models.artifacts import load_model, shipped_card
+from edgewatch.operators import Cascade, Confusion
+from edgewatch.pipeline.app import ensure_member_topics, open_member
+from edgewatch.pipeline.kafka.broker import EmbeddedBroker
+from edgewatch.pipeline.kafka.kafka_python import KafkaSink, read_topic
+from edgewatch.pipeline.member import Member
+from edgewatch.pipeline.settings import KafkaSettings, Settings, WebhookSettings
+from edgewatch.producers.simulated import FleetSpec, simulate_fleet
 from edgewatch.records import SensorRecord, encode_record
-from models.artifacts import load_model, shipped_card
-from operators import Cascade, Confusion
-from pipeline.app import ensure_member_topics, open_member
-from pipeline.broker import EmbeddedBroker
-from pipeline.kafka import KafkaSink, read_topic
-from pipeline.member import Member
-from pipeline.settings import KafkaSettings, Settings, WebhookSettings
-from producers.simulated import FleetSpec, simulate_fleet
 
 pytestmark = pytest.mark.integration
 
@@ -145,7 +145,7 @@ def test_bad_input_goes_to_the_dlq_and_leaves_good_decisions_unchanged(
 def test_incident_events_reach_the_topic_and_the_webhook_receiver(
     broker: EmbeddedBroker, tmp_path: Path
 ) -> None:
-    from pipeline.receiver import Receiver
+    from edgewatch.pipeline.alerts.receiver import Receiver
 
     with Receiver(b"k3y") as receiver:
         settings = _settings(broker.bootstrap_servers, partitions=2).model_copy(

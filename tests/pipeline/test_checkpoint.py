@@ -4,9 +4,9 @@ re-processes only what was not committed, and a clean stop commits everything.""
 
 from __future__ import annotations
 
+from edgewatch.pipeline.checkpoint import Checkpoints
+from edgewatch.pipeline.member import Member
 from edgewatch.transport import MemoryBroker, StoredMessage
-from pipeline.checkpoint import Checkpoints
-from pipeline.member import Member
 from tests.pipeline.test_state import _broker, _drain, _member, _outputs
 
 

@@ -11,12 +11,12 @@ from collections import Counter
 import orjson
 import pytest
 
+from edgewatch.pipeline.app import open_member
+from edgewatch.pipeline.kafka.broker import EmbeddedBroker
+from edgewatch.pipeline.kafka.kafka_python import read_topic
+from edgewatch.pipeline.member import Member
+from edgewatch.producers.simulated import FleetSpec, simulate_fleet
 from edgewatch.records import encode_record
-from pipeline.app import open_member
-from pipeline.broker import EmbeddedBroker
-from pipeline.kafka import read_topic
-from pipeline.member import Member
-from producers.simulated import FleetSpec, simulate_fleet
 from tests.pipeline.test_cascade_kafka import _drain, _fill, _send, _settings
 
 pytestmark = pytest.mark.integration

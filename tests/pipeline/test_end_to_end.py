@@ -12,12 +12,12 @@ from pathlib import Path
 import orjson
 import pytest
 
-from pipeline.app import ensure_member_topics, open_member
-from pipeline.broker import EmbeddedBroker
-from pipeline.kafka import KafkaSink, read_topic
-from pipeline.settings import Settings
-from producers.replay import replay
-from producers.simulated import FleetSpec, simulate_fleet
+from edgewatch.pipeline.app import ensure_member_topics, open_member
+from edgewatch.pipeline.kafka.broker import EmbeddedBroker
+from edgewatch.pipeline.kafka.kafka_python import KafkaSink, read_topic
+from edgewatch.pipeline.settings import Settings
+from edgewatch.producers.replay import replay
+from edgewatch.producers.simulated import FleetSpec, simulate_fleet
 
 pytestmark = pytest.mark.integration
 

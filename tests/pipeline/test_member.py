@@ -12,11 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from edgewatch.errors import BrokerError
+from edgewatch.operators import Cascade, IncidentTracker
+from edgewatch.pipeline.member import Member, Topics
+from edgewatch.pipeline.metrics.registry import PipelineMetrics
 from edgewatch.records import SensorRecord, encode_record
 from edgewatch.transport import MemoryBroker
-from operators import Cascade, IncidentTracker
-from pipeline.member import Member, Topics
-from pipeline.metrics import PipelineMetrics
 
 TOPICS = Topics("in", "det", "dlq", "inc")
 #: A card for a 3-reading window of one channel; the "model" flags a newest reading beyond 50.

@@ -19,10 +19,10 @@ import httpx
 import orjson
 import pytest
 
-from pipeline.broker import EmbeddedBroker
-from pipeline.kafka import KafkaSink, ensure_topics, read_topic
-from producers.replay import replay
-from producers.simulated import FleetSpec, simulate_fleet
+from edgewatch.pipeline.kafka.broker import EmbeddedBroker
+from edgewatch.pipeline.kafka.kafka_python import KafkaSink, ensure_topics, read_topic
+from edgewatch.producers.replay import replay
+from edgewatch.producers.simulated import FleetSpec, simulate_fleet
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 EDGEWATCH = str(Path(sys.executable).with_name("edgewatch"))

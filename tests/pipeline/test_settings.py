@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from edgewatch.errors import ConfigError
-from pipeline.settings import Settings
+from edgewatch.pipeline.settings import Settings
 
 
 def test_defaults() -> None:

@@ -12,12 +12,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from edgewatch.errors import StateError
+from edgewatch.operators import Cascade, IncidentTracker
+from edgewatch.pipeline.member import Member
+from edgewatch.pipeline.metrics.registry import PipelineMetrics
+from edgewatch.pipeline.state import Changelog, Snapshot
 from edgewatch.records import SensorRecord, encode_record
 from edgewatch.transport import MemoryBroker
-from operators import Cascade, IncidentTracker
-from pipeline.member import Member
-from pipeline.metrics import PipelineMetrics
-from pipeline.state import Changelog, Snapshot
 from tests.pipeline.test_member import CARD, TOPICS, _spike_model
 
 ASSETS = [f"pump{i}" for i in range(4)]

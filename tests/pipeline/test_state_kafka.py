@@ -9,10 +9,10 @@ import orjson
 import pytest
 
 from edgewatch.errors import ConfigError
-from pipeline.app import ensure_member_topics, open_member
-from pipeline.broker import EmbeddedBroker
-from pipeline.kafka import ensure_topics, read_topic
-from producers.simulated import FleetSpec, simulate_fleet
+from edgewatch.pipeline.app import ensure_member_topics, open_member
+from edgewatch.pipeline.kafka.broker import EmbeddedBroker
+from edgewatch.pipeline.kafka.kafka_python import ensure_topics, read_topic
+from edgewatch.producers.simulated import FleetSpec, simulate_fleet
 from tests.pipeline.test_cascade_kafka import _drain, _fill, _settings
 
 pytestmark = pytest.mark.integration

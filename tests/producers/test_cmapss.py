@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from edgewatch.errors import DataError
-from producers.cmapss import CHANNELS, FD001, load_fd001
+from edgewatch.producers.cmapss import CHANNELS, FD001, load_fd001
 
 
 def _raw(folder: Path, split: str) -> pd.DataFrame:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from edgewatch.errors import DataError
-from producers.csvfile import CsvSource
+from edgewatch.producers.csvfile import CsvSource
 
 T0 = 1_704_067_200_000  # 2024-01-01T00:00:00Z
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from edgewatch.errors import ConfigError
-from producers.datasets import default_data_dir, open_dataset
+from edgewatch.producers.datasets import default_data_dir, open_dataset
 
 
 def test_default_data_dir_follows_xdg() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from edgewatch.errors import DataError
-from producers.fetch import fetch
+from edgewatch.producers.fetch import fetch
 
 FD001_FILES = ("train_FD001.txt", "test_FD001.txt", "RUL_FD001.txt")
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from edgewatch.errors import DataError
-from producers.metropt import CHANNELS, FILE_NAME, metropt
+from edgewatch.producers.metropt import CHANNELS, FILE_NAME, metropt
 
 SAMPLE = "MetroPT3(AirCompressor).sample1000.csv"
 

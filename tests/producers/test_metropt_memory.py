@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from producers.metropt import CHANNELS, FILE_NAME
+from edgewatch.producers.metropt import CHANNELS, FILE_NAME
 
 ROWS = 1_516_948
 RSS_LIMIT_MB = 500
@@ -19,7 +19,7 @@ RSS_LIMIT_MB = 500
 # spawned from (Linux keeps the high-water mark across vfork + exec).
 _CHILD = """
 import sys
-from pipeline.cli import main
+from edgewatch.pipeline.cli.main import main
 sys.argv = ["edgewatch", "replay", "metropt", "--path", sys.argv[1], "--dry-run"]
 try:
     main()

@@ -6,9 +6,9 @@ import threading
 import pytest
 
 from edgewatch.errors import ConfigError
+from edgewatch.producers.replay import loop, replay, select
 from edgewatch.records import SensorRecord, decode_record
 from edgewatch.transport import MemoryBroker
-from producers.replay import loop, replay, select
 
 
 def _records(n: int) -> list[SensorRecord]:

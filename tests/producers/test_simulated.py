@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from edgewatch.errors import ConfigError
+from edgewatch.producers.simulated import EVENT_KINDS, FleetSpec, simulate_fleet
 from edgewatch.records import encode_record
-from producers.simulated import EVENT_KINDS, FleetSpec, simulate_fleet
 
 
 def _digest(spec: FleetSpec) -> str:

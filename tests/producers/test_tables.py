@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from edgewatch.errors import DataError
-from producers.tables import in_windows, load_windows
+from edgewatch.producers.tables import in_windows, load_windows
 
 pairs = st.lists(st.tuples(st.integers(0, 1000), st.integers(0, 200)), max_size=8)
 

@@ -1,0 +1,3 @@
+"""`edgewatch bench`: every number of BENCHMARKS.md, measured in one run."""
+
+__all__: list[str] = []

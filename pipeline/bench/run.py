@@ -1,0 +1,300 @@
+"""`edgewatch bench`: every number of BENCHMARKS.md, measured in one run on one broker and topic.
+
+(a) the ceiling: a bare consume + decode loop with the same Kafka client, and again sending as
+many detection-sized messages as (b) sent (the pipeline's I/O alone); (b) the full pipeline
+(a member running the cascade, outputs acknowledged and offsets committed), with the gate off
+and on; (c) the hand-written per-record baseline (`bench_naive`); (d) end-to-end latency at an
+offered load of half of (b), replayed from another process; (e) the model per window at batch 1
+and 256; (f) state memory per asset with 10,000 assets. (a), (b) and (c) each read the same
+records from the same topic with a fresh consumer group, timed from their first record. With
+confluent-kafka installed, (a), (b) and (d) are measured again with that client.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import platform
+import time
+import tracemalloc
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from edgewatch.detections import Detection
+from edgewatch.errors import BrokerError, RecordError
+from edgewatch.models.artifacts import OnnxModel
+from edgewatch.operators import IncidentTracker, SequenceGuard
+from edgewatch.pipeline.app import (
+    build_cascade,
+    ensure_member_topics,
+    load_detector_model,
+    make_sink,
+    make_source,
+    open_member,
+)
+from edgewatch.pipeline.bench.markdown import BenchReport, markdown
+from edgewatch.pipeline.jobs.replay_process import ReplayProcess
+from edgewatch.pipeline.kafka.kafka_python import KafkaSink
+from edgewatch.pipeline.member import Member
+from edgewatch.pipeline.settings import KafkaSettings, Settings
+from edgewatch.pipeline.state import Changelog, Stateful
+from edgewatch.producers.simulated import simulate_fleet
+from edgewatch.records import SensorRecord, decode_record, encode_record
+from edgewatch.transport import MemoryBroker, StoredMessage
+
+__all__ = ["BenchReport", "markdown", "run_bench"]
+
+
+def _with(settings: Settings, **kafka: Any) -> Settings:
+    """``settings`` with these Kafka fields replaced."""
+    return settings.model_copy(update={"kafka": settings.kafka.model_copy(update=kafka)})
+
+
+def _topics(settings: Settings, tag: str) -> Settings:
+    """Output topics and a consumer group of the run's own."""
+    k = settings.kafka
+    names = {
+        f"{t}_topic": f"{getattr(k, f'{t}_topic')}.{tag}"
+        for t in ("detections", "dlq", "incidents")
+    }
+    return _with(settings, **names, group_id=f"bench-{tag}")
+
+
+def _ceiling(k: KafkaSettings, bootstrap: str, expected: int, outputs: float = 0.0) -> float:
+    """Records/s of a bare consume + decode loop; with ``outputs`` > 0 it also sends that many
+    detection-sized messages per record (keyed by asset) and flushes each batch: the pipeline's
+    I/O without its processing."""
+    group = f"ceiling-{k.client}-{k.input_topic}-{outputs:g}"
+    source = make_source(k, bootstrap, group, "edgewatch-bench")
+    sink = make_sink(k, bootstrap, "edgewatch-bench") if outputs else None
+    value = _detection_like()
+    seen, owed, started = 0, 0.0, 0.0
+    try:
+        deadline = time.monotonic() + 300
+        while seen < expected and time.monotonic() < deadline:
+            batch = source.poll(200, 2_000)
+            if batch and not seen:
+                started = time.perf_counter()
+            for m in batch:
+                with contextlib.suppress(RecordError):
+                    decode_record(m.value or b"")
+            if sink is not None:  # the batch's share of sends, keyed by asset as detections are
+                owed += outputs * len(batch)
+                for m in batch[: int(owed)]:
+                    sink.send(k.detections_topic, m.key, value)
+                owed -= int(owed)
+                sink.flush()
+            seen += len(batch)
+    finally:
+        source.close()
+        if sink is not None:
+            sink.close()
+    return seen / (time.perf_counter() - started)
+
+
+def _detection_like() -> bytes:
+    """A detection of the simulated fleet, as it goes on the wire."""
+    return Detection(
+        "sim-000", 1_767_225_600_000, 123_456, 0.91, 0.5, True, "edge_cnn_lstm", "0123456789ab",
+        0.42, True, ["value"], 1, "simulated",
+    ).encode()  # fmt: skip
+
+
+def _drain(member: Member, expected: int, timeout_s: float = 300.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while member.consumed < expected and time.monotonic() < deadline:
+        member.step(200, 2_000)
+    if member.consumed < expected:
+        raise BrokerError(f"the member consumed {member.consumed:,} of {expected:,} records")
+
+
+def _pipeline(settings: Settings, bootstrap: str, expected: int) -> tuple[float, float]:
+    """Records/s of a member, and the detections it sent per record."""
+    with open_member(settings, bootstrap) as member:
+        _drain(member, expected)
+    rate = member.consumed / (((member.last_ms or 0) - (member.first_ms or 0)) / 1000)
+    return rate, member.detections / max(member.consumed, 1)
+
+
+def _latency(settings: Settings, bootstrap: str, rate: float, seconds: float) -> dict[str, float]:
+    ensure_member_topics(bootstrap, settings.kafka)
+    expected = int(rate * seconds)
+    with open_member(settings, bootstrap) as member:
+        deadline = time.monotonic() + 60
+        while not member.source.assignment() and time.monotonic() < deadline:
+            member.step(100)
+        replayer = ReplayProcess(bootstrap, settings.kafka.input_topic, expected, rate)
+        try:
+            _drain(member, expected, timeout_s=seconds * 3 + 30)
+        finally:
+            replayer.finish()
+    e2e, stages = member.metrics.end_to_end, member.metrics.stages
+    out = {f"p{q}": e2e.percentile(q) * 1000 for q in (50, 95, 99)}
+    for name, histogram in stages.items():  # where a batch's time goes (per batch)
+        out |= {f"{name}_p{q}": histogram.percentile(q) * 1000 for q in (50, 99)}
+    return out
+
+
+def _transport(k: KafkaSettings, bootstrap: str, rate: float, seconds: float) -> dict[str, float]:
+    """The floor under (d): a bare consumer's poll time minus each record's Kafka timestamp, at
+    the same offered load, with no processing at all."""
+    topic = k.input_topic
+    source = make_source(k, bootstrap, f"transport-{topic}", "edgewatch-bench")
+    waits: list[np.ndarray] = []
+    try:
+        deadline = time.monotonic() + 60
+        while not source.assignment() and time.monotonic() < deadline:
+            source.poll(100, 10)
+        expected = int(rate * seconds)
+        replayer = ReplayProcess(bootstrap, topic, expected, rate)
+        seen, deadline = 0, time.monotonic() + seconds * 3 + 30
+        try:
+            while seen < expected and time.monotonic() < deadline:
+                batch = source.poll(200, 2_000)
+                now_ms = time.time() * 1000
+                waits.append(now_ms - np.array([m.timestamp for m in batch], np.float64))
+                seen += len(batch)
+        finally:
+            replayer.finish()
+    finally:
+        source.close()
+    joined = np.concatenate(waits) if waits else np.zeros(1)
+    return {f"p{q}": float(np.percentile(joined, q)) for q in (50, 95, 99)}
+
+
+def confluent_installed() -> bool:
+    return importlib.util.find_spec("confluent_kafka") is not None
+
+
+def _confluent(
+    report: BenchReport,
+    base: Settings,
+    bootstrap: str,
+    tag: str,
+    latency_s: float,
+    say: Callable[[str], None],
+) -> None:
+    """(a), (b) and (d) again with the optional confluent-kafka client, same topic and load."""
+    conf = _with(base, client="confluent")
+    say("(a) consume + decode, confluent-kafka")
+    report.rates["a_confluent"] = _ceiling(conf.kafka, bootstrap, report.records)
+    say("(b) the pipeline, gate off, confluent-kafka")
+    piped = _topics(conf, "bc")
+    ensure_member_topics(bootstrap, piped.kafka)
+    report.rates["b_confluent"] = _pipeline(piped, bootstrap, report.records)[0]
+    say(f"(d) latency at {report.offered:,.0f} records/s, confluent-kafka")
+    lat = _with(
+        _topics(conf, "dc"), input_topic=f"latc-{tag}", fetch_max_wait_ms=report.fetch_wait_ms
+    )
+    report.latency_confluent_ms = _latency(lat, bootstrap, report.offered, latency_s)
+
+
+def _model_us(model: OnnxModel) -> dict[str, float]:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(256, model.seq_len, len(model.channels))).astype(np.float32)
+    out = {}
+    for batch in (1, 256):
+        model.score(x[:batch])
+        times = []
+        for _ in range(200 if batch == 1 else 30):
+            start = time.perf_counter()
+            model.score(x[:batch])
+            times.append(time.perf_counter() - start)
+        out[f"b{batch}"] = float(np.median(times)) / batch * 1e6
+    return out
+
+
+def _state_per_asset(
+    settings: Settings, model: OnnxModel, assets: int = 10_000
+) -> tuple[float, float, float]:
+    """Memory held by the cascade, incident tracker and sequence guard after every one of
+    ``assets`` assets has filled one window (gate on, so the prefilter keeps state too); then
+    the mean size in bytes and cost in µs of one asset's changelog snapshot."""
+    cfg = settings.detector.model_copy(update={"wake_rate": settings.detector.wake_rate or 0.3})
+    channels = model.channels
+    batch = [
+        SensorRecord(f"a{a:05d}", t, t, dict.fromkeys(channels, 0.1 * t), "bench")
+        for t in range(model.seq_len)
+        for a in range(assets)
+    ]
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    cascade, tracker, guard = build_cascade(cfg, model), IncidentTracker(), SequenceGuard()
+    for i in range(0, len(batch), 5_000):
+        tracker.process(cascade.process(guard.process(batch[i : i + 5_000])))
+    held = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    sink = MemoryBroker().sink()
+    newest = {r.asset: StoredMessage("in", 0, 0, 0, None, None) for r in batch[-assets:]}
+    parts: dict[str, Stateful] = {"detector": cascade, "incidents": tracker, "sequence": guard}
+    t0 = time.perf_counter()
+    Changelog("state", "bench", lambda _: []).snapshot(sink, parts, newest)
+    spent = time.perf_counter() - t0
+    size = sum(len(value) for _, _, value, _ in sink.pending)
+    return held / assets, size / assets, spent / assets * 1e6
+
+
+def run_bench(
+    settings: Settings,
+    bootstrap: str,
+    records: int,
+    latency_s: float,
+    say: Callable[[str], None],
+    fetch_wait_ms: int = 10,
+) -> BenchReport:
+    """``fetch_wait_ms``: the consumers' fetch long-poll cap in the latency runs (d)."""
+    tag = uuid.uuid4().hex[:8]
+    topic = f"bench-{tag}"
+    base = _with(settings, input_topic=topic)
+    ensure_member_topics(bootstrap, _topics(base, "b").kafka)
+    report = BenchReport(records, f"{platform.machine()}, {platform.python_version()}")
+    report.fetch_wait_ms = fetch_wait_ms
+    say(f"producing {records:,} records to {topic}")
+    sink = KafkaSink(bootstrap)
+    try:
+        for r in simulate_fleet().records(records):
+            sink.send(topic, r.asset.encode(), encode_record(r))
+        sink.flush()
+    finally:
+        sink.close()
+    say("(a) consume + decode")
+    report.rates["a"] = _ceiling(base.kafka, bootstrap, records)
+    say("(b) the pipeline, gate off")
+    report.rates["b"], report.detections_per_record = _pipeline(
+        _topics(base, "b"), bootstrap, records
+    )
+    say("(a) consume + decode + the pipeline's detection sends")
+    io = _topics(base, "io").kafka
+    ensure_member_topics(bootstrap, io)
+    report.rates["a_io"] = _ceiling(io, bootstrap, records, report.detections_per_record)
+    gated = _topics(base, "g")
+    gated = gated.model_copy(
+        update={"detector": gated.detector.model_copy(update={"wake_rate": 0.3})}
+    )
+    ensure_member_topics(bootstrap, gated.kafka)
+    say("(b) the pipeline, gate at 30%")
+    report.rates["b_gated"] = _pipeline(gated, bootstrap, records)[0]
+    model = load_detector_model(settings.detector)
+    say("(c) the hand-written per-record loop")
+    from edgewatch.pipeline.bench.naive import naive_loop
+
+    naive = naive_loop(bootstrap, topic, f"{topic}.naive", records, model.card)
+    report.rates["c"] = naive.rate
+    report.naive_flagged = naive.flagged / max(naive.records, 1)
+    report.offered = 0.5 * report.rates["b"]
+    say(f"(d) latency at {report.offered:,.0f} records/s for {latency_s:.0f} s")
+    lat = _with(_topics(base, "d"), input_topic=f"lat-{tag}", fetch_max_wait_ms=fetch_wait_ms)
+    report.latency_ms = _latency(lat, bootstrap, report.offered, latency_s)
+    say("(d) the transport alone at the same load: a bare consumer")
+    floor = _with(base, input_topic=f"floor-{tag}", fetch_max_wait_ms=fetch_wait_ms)
+    report.transport_ms = _transport(floor.kafka, bootstrap, report.offered, latency_s)
+    if confluent_installed():
+        _confluent(report, base, bootstrap, tag, latency_s, say)
+    say("(e) model per window; (f) state per asset")
+    report.model_us = _model_us(model)
+    state = _state_per_asset(settings, model)
+    report.bytes_per_asset, report.snapshot_bytes, report.snapshot_us = state
+    return report

@@ -1,0 +1,330 @@
+"""The `edgewatch` command line: broker, demo, run, replay, datasets."""
+
+from __future__ import annotations
+
+import sys
+from functools import partial
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from edgewatch import __version__
+from edgewatch.errors import ConfigError, EdgewatchError
+from edgewatch.pipeline.cli.common import (
+    BootstrapOpt,
+    ClientOpt,
+    ConfigOpt,
+    LogOpt,
+    MetricsPortOpt,
+    console,
+    load_settings,
+    stop_on_signals,
+)
+from edgewatch.pipeline.cli.data import datasets_app, replay
+from edgewatch.pipeline.cli.models import models_app, train_command
+from edgewatch.pipeline.report.page import report_command
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    help="Streaming anomaly detection for industrial sensor streams.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command()(replay)
+app.add_typer(datasets_app, name="datasets")
+app.command("train")(train_command)
+app.add_typer(models_app, name="models")
+app.command("report")(report_command)
+
+
+@app.command()
+def broker(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0 = a free one).")] = 0,
+) -> None:
+    """Run the embedded Kafka-API broker (tansu, in memory) until Ctrl-C."""
+    from edgewatch.pipeline.kafka.broker import EmbeddedBroker
+
+    stop = stop_on_signals()
+    with EmbeddedBroker(port=port) as embedded:
+        typer.echo(f"bootstrap servers: {embedded.bootstrap_servers}")
+        console.print("in memory: topics vanish when it stops. Ctrl-C to stop.")
+        while not stop.wait(0.5):
+            if not embedded.alive:
+                raise EdgewatchError("the broker exited unexpectedly")
+
+
+@app.command()
+def demo(
+    records: Annotated[
+        int, typer.Option(min=1, help="Records to replay (the fleet has 5 assets).")
+    ] = 250_000,
+    rate: Annotated[
+        float, typer.Option(help="Replay rate in records/s; 0 = as fast as possible.")
+    ] = 4_000.0,
+    timeout: Annotated[float, typer.Option(help="Give up after this many seconds.")] = 170.0,
+    bootstrap_servers: BootstrapOpt = None,
+    metrics_port: Annotated[
+        int, typer.Option("--metrics-port", help="Port for /metrics (0 = free).")
+    ] = 0,
+    config: ConfigOpt = None,
+    log_level: LogOpt = None,
+) -> None:
+    """Replay the simulated fleet through Kafka into a member and summarise what it found."""
+    from edgewatch.pipeline.jobs.demo import run_demo, summary_table
+
+    if rate < 0:
+        raise ConfigError.invalid("--rate", "must be >= 0 (0 = as fast as possible)", rate)
+    settings = load_settings(
+        config, bootstrap_servers, metrics_port=metrics_port, log_level=log_level
+    )
+    result = run_demo(
+        settings, records=records, rate=rate or None, timeout_s=timeout, console=console
+    )
+    Console().print(summary_table(result))
+    if result.interrupted:
+        raise typer.Exit(130)
+    if not result.complete:
+        raise EdgewatchError(
+            f"only {result.consumed:,} of {result.expected:,} records were consumed within "
+            f"{timeout:.0f} s; try --records {max(result.consumed, 1):,} or a larger --timeout"
+        )
+
+
+@app.command()
+def run(
+    bootstrap_servers: BootstrapOpt = None,
+    input_topic: Annotated[str | None, typer.Option(help="Topic of SensorRecords.")] = None,
+    detections_topic: Annotated[str | None, typer.Option(help="Topic for detections.")] = None,
+    dlq_topic: Annotated[str | None, typer.Option(help="Dead-letter topic.")] = None,
+    group_id: Annotated[str | None, typer.Option(help="Consumer group.")] = None,
+    client: ClientOpt = None,
+    incidents_topic: Annotated[str | None, typer.Option(help="Topic for incident events.")] = None,
+    changelog_topic: Annotated[
+        str | None,
+        typer.Option(help="Compacted topic of per-asset state: moved assets resume, no warm-up."),
+    ] = None,
+    commit_interval_ms: Annotated[
+        int | None,
+        typer.Option(help="Commit offsets and snapshots at most this often (0: every batch)."),
+    ] = None,
+    emit: Annotated[str | None, typer.Option(help="'anomalies' (default) or 'all'.")] = None,
+    model: Annotated[
+        Path | None,
+        typer.Option(help="Model card (.json) or a shipped model: simulated (default), fd001."),
+    ] = None,
+    prefilter: Annotated[
+        str | None, typer.Option(help="Prefilter: ewzscore (default), hst or gaussian.")
+    ] = None,
+    wake_rate: Annotated[
+        float | None, typer.Option(help="Share of windows that wake the model (default: all).")
+    ] = None,
+    audit_every: Annotated[
+        int | None, typer.Option(help="Also wake every N-th window the gate skips.")
+    ] = None,
+    metrics_port: MetricsPortOpt = None,
+    config: ConfigOpt = None,
+    log_level: LogOpt = None,
+) -> None:
+    """Run one consumer-group member until SIGTERM or Ctrl-C (the batch in hand is finished and
+    everything processed is committed first)."""
+    from edgewatch.pipeline.app import ensure_member_topics, open_member
+    from edgewatch.pipeline.metrics.registry import MetricsServer
+
+    kafka = {
+        "input_topic": input_topic,
+        "detections_topic": detections_topic,
+        "dlq_topic": dlq_topic,
+        "incidents_topic": incidents_topic,
+        "changelog_topic": changelog_topic,
+        "commit_interval_ms": commit_interval_ms,
+        "group_id": group_id,
+        "client": client,
+    }
+    detector = {
+        "model": model,
+        "prefilter": prefilter,
+        "wake_rate": wake_rate,
+        "audit_every": audit_every,
+    }
+    settings = load_settings(
+        config,
+        bootstrap_servers,
+        kafka=kafka,
+        detector=detector,
+        emit=emit,
+        metrics_port=metrics_port,
+        log_level=log_level,
+    )
+    k = settings.kafka
+    if k.bootstrap_servers is None:
+        raise ConfigError(
+            "run needs a broker: pass --bootstrap-servers HOST:PORT (or set "
+            "EDGEWATCH_KAFKA__BOOTSTRAP_SERVERS); `edgewatch broker` starts a local one"
+        )
+    stop = stop_on_signals()
+    ensure_member_topics(k.bootstrap_servers, k)
+    with (
+        open_member(settings, k.bootstrap_servers) as member,
+        MetricsServer(member.metrics.registry, settings.metrics_host, settings.metrics_port) as srv,
+    ):
+        console.print(f"member of group {k.group_id!r} on {k.input_topic!r}; metrics: {srv.url}")
+        member.run(stop, k.poll_timeout_ms, k.max_poll_records)
+    console.print(f"stopped: {member.consumed:,} records, {member.detections:,} detections")
+
+
+@app.command()
+def evaluate(
+    dataset: Annotated[str, typer.Option(help="simulated or fd001.")] = "simulated",
+    model: Annotated[
+        Path | None, typer.Option(help="Model card; default: the shipped one for the data set.")
+    ] = None,
+    path: Annotated[Path | None, typer.Option(help="fd001: folder of the C-MAPSS files.")] = None,
+    wake_rate: Annotated[
+        list[float] | None,
+        typer.Option(help="Gate target wake rate; repeat to sweep. Default: off, 0.3, 0.5."),
+    ] = None,
+    prefilter: Annotated[str | None, typer.Option(help="ewzscore, hst or gaussian.")] = None,
+    out: Annotated[Path, typer.Option(help="Results folder; a sub-folder per data set.")] = Path(
+        "results"
+    ),
+    config: ConfigOpt = None,
+    log_level: LogOpt = None,
+) -> None:
+    """Stream the test split through the cascade (no broker): F1, events and wake rate per gate."""
+    import orjson
+    from rich.progress import Progress, TaskID
+
+    def _advance(task: TaskID, completed: int) -> None:
+        progress.update(task, completed=completed)
+
+    from edgewatch.models.artifacts import load_model, shipped_card
+    from edgewatch.pipeline.jobs.evaluate import evaluate_stream, markdown, test_records
+    from edgewatch.producers.datasets import default_data_dir
+
+    if dataset not in ("simulated", "fd001"):
+        raise ConfigError.invalid("--dataset", "must be simulated or fd001", dataset)
+    settings = load_settings(config, None, detector={"prefilter": prefilter}, log_level=log_level)
+    folder = path or (settings.data_dir or default_data_dir()) / "cmapss"
+    artifact = load_model(model or shipped_card(dataset))
+    records = test_records(dataset, folder)
+    rows = []
+    targets: list[float | None] = list(wake_rate) if wake_rate else [None, 0.3, 0.5]
+    with Progress(console=console) as progress:
+        for target in targets:
+            cfg = settings.detector.model_copy(update={"wake_rate": target})
+            task = progress.add_task(f"gate {target or 'off'}", total=len(records))
+            result = evaluate_stream(records, artifact, cfg, on_progress=partial(_advance, task))
+            rows.append(result.as_dict())
+    text = markdown(dataset, artifact.card, settings.detector, rows)
+    folder_out = out / dataset
+    folder_out.mkdir(parents=True, exist_ok=True)
+    (folder_out / "evaluate.json").write_bytes(orjson.dumps(rows, option=orjson.OPT_INDENT_2))
+    (folder_out / "evaluate.md").write_text(text)
+    typer.echo(text)
+
+
+@app.command()
+def bench(
+    records: Annotated[int, typer.Option(min=1_000, help="Records per measurement.")] = 100_000,
+    latency_seconds: Annotated[
+        float, typer.Option(min=1.0, help="Length of the latency run at 50% load.")
+    ] = 20.0,
+    latency_fetch_wait_ms: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Fetch long-poll cap in the latency runs; brokers that do not answer a waiting "
+            "fetch when data arrives (the embedded one) add up to this much to every poll.",
+        ),
+    ] = 10,
+    out: Annotated[Path, typer.Option(help="Where to write the report.")] = Path("BENCHMARKS.md"),
+    bootstrap_servers: BootstrapOpt = None,
+    config: ConfigOpt = None,
+    log_level: LogOpt = None,
+) -> None:
+    """Measure the ceiling, the pipeline, a hand-written loop, latency, model and state; write
+    BENCHMARKS.md (needs the train extra for the hand-written loop's torch model)."""
+    from contextlib import ExitStack
+
+    from edgewatch.pipeline.bench.run import markdown, run_bench
+    from edgewatch.pipeline.kafka.broker import EmbeddedBroker
+
+    settings = load_settings(config, bootstrap_servers, log_level=log_level)
+    with ExitStack() as stack, console.status("bench") as status:
+        bootstrap = settings.kafka.bootstrap_servers
+        if bootstrap is None:
+            bootstrap = stack.enter_context(EmbeddedBroker()).bootstrap_servers
+
+        def say(text: str) -> None:
+            status.update(text)
+            console.print(text)
+
+        report = run_bench(
+            settings, bootstrap, records, latency_seconds, say, latency_fetch_wait_ms
+        )
+    text = markdown(report)
+    out.write_text(text)
+    typer.echo(text)
+    console.print(f"wrote {out}")
+
+
+@app.command("webhook-receiver")
+def webhook_receiver(
+    port: Annotated[int, typer.Option(help="Port (0 = a free one).")] = 9109,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    out: Annotated[
+        Path | None, typer.Option(help="Append each new event to this JSON-lines file.")
+    ] = None,
+    tolerance_s: Annotated[
+        float, typer.Option(min=1.0, help="Reject signatures older than this.")
+    ] = 300.0,
+    config: ConfigOpt = None,
+    log_level: LogOpt = None,
+) -> None:
+    """Receive signed alert webhooks: verify, drop duplicates, print and store (demos, tests).
+
+    The secret is the pipeline's: EDGEWATCH_WEBHOOKS__SECRET or webhooks.secret in --config."""
+    from edgewatch.pipeline.alerts.receiver import Receiver
+
+    settings = load_settings(config, None, log_level=log_level)
+    secret = settings.webhooks.secret.get_secret_value()
+    if not secret:
+        raise ConfigError(
+            "webhook-receiver needs the shared secret: set EDGEWATCH_WEBHOOKS__SECRET "
+            "(or webhooks.secret in --config)"
+        )
+
+    def show(event: dict[str, object]) -> None:
+        console.print_json(data=event)
+
+    stop = stop_on_signals()
+    receiver = Receiver(secret.encode(), host, port, out, int(tolerance_s * 1000), show)
+    with receiver:
+        typer.echo(f"listening on {receiver.url}")
+        stop.wait()
+    console.print(f"stopped: {len(receiver.events):,} events, {receiver.rejected:,} rejected")
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False,
+) -> None:
+    if version:
+        typer.echo(f"edgewatch {__version__}")
+        raise typer.Exit()
+
+
+def main() -> None:
+    """Console entry point: errors print as one clear line, not a traceback."""
+    try:
+        app()
+    except ConfigError as exc:
+        console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except EdgewatchError as exc:
+        console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(1)

@@ -1,0 +1,73 @@
+"""`ReplayProcess`: the simulated fleet replayed into Kafka from a separate process.
+
+As in production, the producer must not share the consumer's GIL: the demo and the bench measure
+the member, not a replay competing with it for one interpreter.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import queue
+import signal
+
+from edgewatch.errors import BrokerError
+from edgewatch.pipeline.kafka.kafka_python import KafkaSink
+from edgewatch.producers.replay import ReplayStats, StopFlag, replay
+from edgewatch.producers.simulated import simulate_fleet
+
+__all__ = ["ReplayProcess"]
+
+
+class ReplayProcess:
+    """The replay in its own process, as in production: it must not share the member's GIL."""
+
+    def __init__(self, bootstrap: str, topic: str, limit: int, rate: float | None) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self._stop = ctx.Event()
+        self._results: multiprocessing.Queue[ReplayStats | str] = ctx.Queue()
+        self._process = ctx.Process(
+            target=_replay_main,
+            args=(bootstrap, topic, limit, rate, self._stop, self._results),
+            name="edgewatch-replay",
+            daemon=True,
+        )
+        self._process.start()
+
+    def failed(self) -> str | None:
+        """The replay's error message once it has failed, else None."""
+        if self._process.is_alive() or self._process.exitcode == 0:
+            return None
+        return f"the replay process exited with code {self._process.exitcode}"
+
+    def finish(self, timeout_s: float = 30.0) -> ReplayStats:
+        self._stop.set()
+        try:
+            result = self._results.get(timeout=timeout_s)
+        except queue.Empty:
+            result = self.failed() or "the replay process did not report"
+        self._process.join(timeout=5)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join()
+        if isinstance(result, str):
+            raise BrokerError(f"replay failed: {result}")
+        return result
+
+
+def _replay_main(
+    bootstrap: str,
+    topic: str,
+    limit: int,
+    rate: float | None,
+    stop: StopFlag,
+    results: multiprocessing.Queue[ReplayStats | str],
+) -> None:  # pragma: no cover - runs in the replay process
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    try:
+        sink = KafkaSink(bootstrap, client_id="edgewatch-replay")
+        try:
+            results.put(replay(simulate_fleet().records(limit), sink, topic, rate=rate, stop=stop))
+        finally:
+            sink.close()
+    except Exception as exc:
+        results.put(f"{type(exc).__name__}: {exc}")

@@ -1,0 +1,43 @@
+"""BENCHMARKS.md rendering: every measurement a row, each target with its verdict."""
+
+from __future__ import annotations
+
+from edgewatch.pipeline.bench.markdown import BenchReport, markdown
+from edgewatch.pipeline.metrics.registry import STAGES
+
+
+def _report(b: float, p99: float, confluent: bool = False) -> BenchReport:
+    latency = {"p50": 10.0, "p95": 20.0, "p99": p99}
+    latency |= {f"{s}_p{q}": 1.0 for s in STAGES for q in (50, 99)}
+    report = BenchReport(
+        1_000, "x86_64, 3.11",
+        rates={"a": 10_000.0, "a_io": 9_000.0, "b": b, "b_gated": b, "c": 1_000.0},
+        latency_ms=latency,
+        transport_ms={"p50": 5.0, "p95": 8.0, "p99": 9.0},
+        offered=b / 2,
+        detections_per_record=0.125,
+        model_us={"b1": 100.0, "b256": 10.0},
+    )  # fmt: skip
+    if confluent:
+        report.rates |= {"a_confluent": 20_000.0, "b_confluent": 2 * b}
+        report.latency_confluent_ms = latency
+    return report
+
+
+def test_targets_met_and_not_met() -> None:
+    met = markdown(_report(b=8_000.0, p99=40.0))
+    assert "| (b)/(a), target >= 0.7 | 0.80 (met) |" in met
+    assert "| (b)/(c), target >= 5 | 8.0 (met) |" in met
+    assert "p99 40.0 ms (met: p99 <= 50 ms)" in met
+    assert "send its 0.125 detections per record, flush each batch | 9,000 records/s" in met
+    missed = markdown(_report(b=4_000.0, p99=60.0))
+    assert "| (b)/(a), target >= 0.7 | 0.40 (NOT met) |" in missed
+    assert "| (b)/(c), target >= 5 | 4.0 (NOT met) |" in missed
+    assert "(NOT met: p99 <= 50 ms)" in missed
+
+
+def test_confluent_rows_only_when_measured() -> None:
+    assert "confluent-kafka" not in markdown(_report(8_000.0, 40.0))
+    text = markdown(_report(8_000.0, 40.0, confluent=True))
+    assert "| optional confluent-kafka client: (a) ceiling | 20,000 records/s |" in text
+    assert "2.0x the kafka-python pipeline" in text

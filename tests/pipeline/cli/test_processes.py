@@ -1,0 +1,79 @@
+"""The long-running commands as a user runs them: real processes, real broker, real signals."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import orjson
+import pytest
+
+from edgewatch.pipeline.kafka.broker import EmbeddedBroker
+from edgewatch.pipeline.kafka.kafka_python import KafkaSink, ensure_topics, read_topic, wait_ready
+from edgewatch.producers.replay import replay
+from edgewatch.producers.simulated import FleetSpec, simulate_fleet
+
+pytestmark = pytest.mark.integration
+EDGEWATCH = str(Path(sys.executable).with_name("edgewatch"))
+ENV = {**os.environ, "COLUMNS": "120"}
+
+
+def test_broker_command_prints_its_address_and_stops_on_sigterm() -> None:
+    proc = subprocess.Popen(
+        [EDGEWATCH, "broker"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.startswith("bootstrap servers: 127.0.0.1:")
+        wait_ready(line.split()[-1], timeout_s=5)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0
+
+
+def test_run_command_processes_then_stops_cleanly_on_sigterm(broker: EmbeddedBroker) -> None:
+    run = uuid.uuid4().hex[:8]
+    topics = {"input": f"in-{run}", "detections": f"det-{run}", "dlq": f"dlq-{run}"}
+    bootstrap = broker.bootstrap_servers
+    ensure_topics(bootstrap, {topics["input"]: 2})
+    records = list(simulate_fleet(FleetSpec(assets=2, points=3_000)).records(limit=2_000))
+    sink = KafkaSink(bootstrap)
+    replay(records, sink, topics["input"])
+    sink.close()
+    args = [EDGEWATCH, "run", "-b", bootstrap, "--input-topic", topics["input"]]
+    args += ["--detections-topic", topics["detections"], "--dlq-topic", topics["dlq"]]
+    args += ["--group-id", f"g-{run}", "--emit", "all", "--metrics-port", "0"]
+    windowed = sorted(r.seq for r in records if r.seq >= 9)  # seq_len 10: 9 warm-up records
+    proc = subprocess.Popen(args, stderr=subprocess.PIPE, text=True, env=ENV)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            time.sleep(1)
+            if len(read_topic(bootstrap, topics["detections"])) >= len(windowed):
+                break
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 0, stderr
+    assert "stopped: 2,000 records" in stderr
+    out = read_topic(bootstrap, topics["detections"])
+    assert sorted(orjson.loads(m.value or b"")["seq"] for m in out) == windowed
+
+
+def test_demo_runs_against_an_external_broker(broker: EmbeddedBroker) -> None:
+    result = subprocess.run(
+        [EDGEWATCH, "demo", "-b", broker.bootstrap_servers, "--records", "2000", "--rate", "0"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=ENV,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "2,000 of 2,000" in result.stdout
+    assert f"broker {broker.bootstrap_servers}" in result.stderr

@@ -1,0 +1,111 @@
+"""The optional confluent-kafka transport against the embedded broker (real TCP)."""
+
+from __future__ import annotations
+
+import builtins
+import time
+import uuid
+from typing import Any
+
+import orjson
+import pytest
+from kafka.partitioner.default import murmur2
+
+from edgewatch.errors import DependencyMissingError
+from edgewatch.pipeline.app import ensure_member_topics, open_member
+from edgewatch.pipeline.kafka.broker import EmbeddedBroker
+from edgewatch.pipeline.kafka.confluent import ConfluentSink, ConfluentSource
+from edgewatch.pipeline.kafka.kafka_python import KafkaSink, read_topic
+from edgewatch.pipeline.settings import Settings
+from edgewatch.producers.simulated import FleetSpec, simulate_fleet
+from edgewatch.records import encode_record
+
+pytestmark = pytest.mark.integration
+
+
+def test_missing_library_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    real_import = builtins.__import__
+
+    def no_confluent(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name == "confluent_kafka":
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_confluent)
+    with pytest.raises(DependencyMissingError, match=r"edgewatch\[confluent\]"):
+        ConfluentSink("127.0.0.1:9")
+
+
+def test_keys_land_where_kafka_python_puts_them_and_commits_resume(
+    broker: EmbeddedBroker,
+) -> None:
+    pytest.importorskip("confluent_kafka")
+    bootstrap, topic, group = broker.bootstrap_servers, f"c-{uuid.uuid4().hex[:8]}", "g"
+    ensure_member_topics(bootstrap, Settings.load(kafka={"input_topic": topic}).kafka)
+    sink = ConfluentSink(bootstrap)
+    try:
+        for i in range(300):
+            sink.send(topic, f"asset-{i % 30}".encode(), str(i).encode())
+        sink.flush()
+    finally:
+        sink.close()
+    stored = read_topic(bootstrap, topic)
+    assert len(stored) == 300
+    assert all(m.partition == (murmur2(m.key or b"") & 0x7FFFFFFF) % 6 for m in stored)
+
+    def consume(limit: int, before: int) -> list[int]:
+        source = ConfluentSource(bootstrap, [topic], group)
+        got: list[int] = []
+        try:
+            deadline = time.monotonic() + 30
+            while len(got) < limit and time.monotonic() < deadline:
+                batch = source.poll(200, limit - len(got))
+                got += [int(m.value or b"") for m in batch]
+                offsets: dict[tuple[str, int], int] = {}
+                for m in batch:
+                    offsets[(m.topic, m.partition)] = m.offset + 1
+                source.commit(offsets)
+            assert source.lag() == 300 - before - len(got)  # from the committed offsets on
+        finally:
+            source.close()
+        return got
+
+    first = consume(120, 0)
+    rest = consume(300 - len(first), len(first))
+    assert sorted(first + rest) == list(range(300))  # committed offsets were honoured
+
+
+def test_a_member_on_the_confluent_client(broker: EmbeddedBroker) -> None:
+    pytest.importorskip("confluent_kafka")
+    run = uuid.uuid4().hex[:8]
+    kafka = {
+        "client": "confluent",
+        "input_topic": f"in-{run}",
+        "detections_topic": f"det-{run}",
+        "dlq_topic": f"dlq-{run}",
+        "incidents_topic": f"inc-{run}",
+        "group_id": f"g-{run}",
+    }
+    settings = Settings.load(kafka=kafka, emit="all")
+    k = settings.kafka
+    ensure_member_topics(broker.bootstrap_servers, k)
+    records = list(simulate_fleet(FleetSpec(assets=3, points=3_000)).records(limit=3_000))
+    sink = KafkaSink(broker.bootstrap_servers)  # written by the default client, read by librdkafka
+    try:
+        for r in records:
+            sink.send(k.input_topic, r.asset.encode(), encode_record(r))
+        sink.send(k.input_topic, b"x", b"not json")
+        sink.flush()
+    finally:
+        sink.close()
+    with open_member(settings, broker.bootstrap_servers) as member:
+        deadline = time.monotonic() + 60
+        while member.consumed < len(records) + 1 and time.monotonic() < deadline:
+            member.step(k.poll_timeout_ms, k.max_poll_records)
+    assert (member.consumed, member.invalid) == (len(records) + 1, 1)
+    detections = read_topic(broker.bootstrap_servers, k.detections_topic)
+    assert len(detections) == member.windows == len(records) - member.warmup
+    seqs = {(d["asset"], d["seq"]) for d in (orjson.loads(m.value or b"") for m in detections)}
+    assert len(seqs) == len(detections)
+    (dead,) = read_topic(broker.bootstrap_servers, k.dlq_topic)
+    assert orjson.loads(dead.value or b"")["reason"] == "not_json"
