@@ -3,14 +3,19 @@
 splits -> train (torch, seeded) -> FP32 ONNX -> INT8 ONNX -> scores with ONNX Runtime ->
 threshold chosen on the validation split (INT8 scores) -> test metrics -> card with sha256.
 Nothing here reads the clock or writes anything that varies between runs, so the same seed,
-machine and library versions give byte-identical artifacts.
+machine and library versions give byte-identical artifacts. Elsewhere the bytes differ (training
+kernels round differently per CPU, quantizers name initializers differently per version) and so
+may the threshold; the test metrics agree closely. The card records the versions it was built
+with (``training.environment``).
 """
 
 from __future__ import annotations
 
+import platform
 import tempfile
 from collections.abc import Callable
 from dataclasses import asdict
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +28,23 @@ from edgewatch.models.networks import build, count_parameters
 from edgewatch.models.train import Epoch, TrainConfig, predict, seed_everything, train
 from edgewatch.models.windows import Splits
 
-__all__ = ["train_artifact"]
+__all__ = ["environment", "train_artifact"]
 
 
 def _ort_scores(session: Any, x: np.ndarray) -> np.ndarray:
     runs = [session.run(None, {INPUT: x[i : i + 8192]})[0] for i in range(0, len(x), 8192)]
     return np.concatenate(runs).reshape(-1).astype(np.float64)
+
+
+def environment() -> dict[str, str]:
+    """What the artifact's bytes depend on beyond the seed: the machine and library versions."""
+    versions = {"python": platform.python_version(), "machine": platform.machine()}
+    for package in ("torch", "onnx", "onnxruntime", "numpy"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "absent"
+    return versions
 
 
 def train_artifact(
@@ -81,6 +97,7 @@ def train_artifact(
             "best_epoch": result.best_epoch,
             "epochs_run": len(result.history),
             "command": f"edgewatch train --dataset {splits.dataset} --seed {cfg.seed}",
+            "environment": environment(),
         },
     }
     session = open_session(onnx_path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -10,14 +11,19 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+PIP = [sys.executable, "-m", "pip", "--quiet"]
 
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
+    # Built from a copy: an in-tree build leaves build/lib behind, and stale files there would
+    # slip into later wheels.
+    source = out / "source"
+    skip = shutil.ignore_patterns(".*", "build", "dist", "*.egg-info", "__pycache__", "results")
+    shutil.copytree(ROOT, source, symlinks=True, ignore=skip)
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation"]
-        + ["--wheel-dir", str(out), str(ROOT)],
+        [*PIP, "wheel", "--no-deps", "--no-build-isolation", "--wheel-dir", str(out), str(source)],
         check=True,
         capture_output=True,
     )
@@ -39,8 +45,7 @@ def test_wheel_has_one_top_level_name(wheel: Path) -> None:
 def test_installed_wheel_imports_only_under_edgewatch(wheel: Path, tmp_path: Path) -> None:
     target = tmp_path / "site"
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target)]
-        + [str(wheel)],
+        [*PIP, "install", "--no-deps", "--target", str(target), str(wheel)],
         check=True,
         capture_output=True,
     )
@@ -50,10 +55,10 @@ def test_installed_wheel_imports_only_under_edgewatch(wheel: Path, tmp_path: Pat
     }
     probe = (
         "import importlib.util, edgewatch.pipeline.cli.main as m\n"
-        "assert m.__file__.startswith({t!r}), m.__file__\n"
+        f"assert m.__file__.startswith({str(target)!r}), m.__file__\n"
         "for name in ('models', 'pipeline', 'operators', 'producers'):\n"
         "    assert importlib.util.find_spec(name) is None, name\n"
-    ).format(t=str(target))
+    )
     # Run outside the repository, so its folders are not on the path as the current directory.
     subprocess.run(
         [sys.executable, "-c", probe],

@@ -69,7 +69,7 @@ def stop_on_signals() -> threading.Event:
     stop = threading.Event()
 
     def handler(signum: int, frame: FrameType | None) -> None:
-        log.warning("signal=%s stopping after the work in hand", signal.Signals(signum).name)
+        log.info("signal=%s stopping after the work in hand", signal.Signals(signum).name)
         stop.set()
 
     signal.signal(signal.SIGTERM, handler)

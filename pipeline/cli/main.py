@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from functools import partial
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from typer import rich_utils
 
 from edgewatch import __version__
 from edgewatch.errors import ConfigError, EdgewatchError
@@ -277,8 +279,12 @@ def webhook_receiver(
     port: Annotated[int, typer.Option(help="Port (0 = a free one).")] = 9109,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     out: Annotated[
-        Path | None, typer.Option(help="Append each new event to this JSON-lines file.")
-    ] = None,
+        Path,
+        typer.Option(
+            help="Append each new event to this JSON-lines file; the ids in it are remembered "
+            "as duplicates across restarts."
+        ),
+    ] = Path("edgewatch-alerts.jsonl"),
     tolerance_s: Annotated[
         float, typer.Option(min=1.0, help="Reject signatures older than this.")
     ] = 300.0,
@@ -318,8 +324,18 @@ def _root(
         raise typer.Exit()
 
 
+HELP_WIDTH = 120  # --help when the width is unknown (not a terminal, no COLUMNS): not rich's 80
+
+
+def _help_width() -> None:
+    """Give --help a readable width where rich would fall back to 80 columns."""
+    if "COLUMNS" not in os.environ and not sys.stdout.isatty() and not rich_utils.MAX_WIDTH:
+        rich_utils.MAX_WIDTH = HELP_WIDTH
+
+
 def main() -> None:
     """Console entry point: errors print as one clear line, not a traceback."""
+    _help_width()
     try:
         app()
     except ConfigError as exc:

@@ -63,6 +63,7 @@ def test_card_describes_the_artifact(artifact: Path) -> None:
     assert set(card["metrics"]) >= {"val_int8", "test_int8", "test_torch_fp32"}
     assert card["size_bytes"]["onnx_int8"] < card["size_bytes"]["onnx_fp32"]
     assert 0.0 < card["threshold"] < 1.0
+    assert set(card["training"]["environment"]) >= {"python", "machine", "torch", "onnxruntime"}
 
 
 def test_tampered_onnx_is_refused(artifact: Path, tmp_path: Path) -> None:
@@ -118,3 +119,18 @@ def test_shipped_artifacts_load_and_verify(card: Path) -> None:
         [sys.executable, "-c", _RUNTIME, str(card)], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.slow
+def test_rebuilding_the_shipped_simulated_artifact_reproduces_its_metrics(tmp_path: Path) -> None:
+    """The README's claim: `edgewatch train --dataset simulated` on any machine and library
+    versions gives the shipped card's test metrics within 0.01 (bytes and threshold may differ)."""
+    shipped = load_card(SHIPPED / "simulated-edge_cnn_lstm-int8.json")
+    config = shipped["training"]["config"]
+    splits = simulated_splits(seq_len=shipped["seq_len"])
+    rebuilt = load_card(job.train_artifact(splits, tmp_path, TrainConfig(**config)))
+    for metric in ("f1", "roc_auc", "pr_auc"):
+        got, want = rebuilt["metrics"]["test_int8"][metric], shipped["metrics"]["test_int8"][metric]
+        assert abs(got - want) <= 0.01, (metric, got, want)
+    assert rebuilt["channels"] == shipped["channels"]
+    assert rebuilt["scaling"] == shipped["scaling"]

@@ -48,6 +48,28 @@ def test_rate_paces_on_an_absolute_schedule() -> None:
     assert stats.rate == pytest.approx(500, rel=0.01)
 
 
+def test_a_late_start_never_bursts_above_the_rate() -> None:
+    clock = FakeClock()
+    sent_at: list[float] = []
+
+    sink = MemoryBroker().sink()
+    real_send = sink.send
+
+    def send(topic: str, key: bytes | None, value: bytes) -> None:
+        sent_at.append(clock.t)
+        if len(sent_at) == 1:
+            clock.t += 3.0  # the first send stalls (connection, metadata) for 3 s
+        real_send(topic, key, value)
+
+    sink.send = send  # type: ignore[method-assign]
+    replay(_records(2_001), sink, "in", rate=1_000.0, now=clock.now, sleep=clock.sleep)
+    # At most max_behind_s (1 s) of schedule is caught up; the rest of the replay keeps the rate.
+    per_second = [sum(1 for t in sent_at if s <= t < s + 1) for s in range(int(sent_at[-1]) + 1)]
+    assert max(per_second) <= 2 * 1_000 + 1
+    steady = [t for t in sent_at if t >= sent_at[1] + 1.5]
+    assert (len(steady) - 1) / (steady[-1] - steady[0]) == pytest.approx(1_000, rel=0.01)
+
+
 def test_stop_flushes_what_was_sent() -> None:
     broker = MemoryBroker()
     stop = threading.Event()

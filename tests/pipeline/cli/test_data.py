@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -61,8 +62,12 @@ def test_fd001_read_back_identical(broker: EmbeddedBroker, shared_data: Path) ->
 
 
 def _rate_of(broker: EmbeddedBroker, topic: str) -> float:
+    """The median of the whole seconds' counts, first and last second left out: a late start or
+    a stall on a busy machine moves a few seconds, not the measure."""
     stamps = sorted(m.timestamp for m in read_topic(broker.bootstrap_servers, topic))
-    return (len(stamps) - 1) / ((stamps[-1] - stamps[0]) / 1000)
+    seconds = [(ts - stamps[0]) // 1000 for ts in stamps]
+    counts = [seconds.count(s) for s in range(1, seconds[-1])]
+    return float(statistics.median(counts))
 
 
 def _replay_at(broker: EmbeddedBroker, rate: int, seconds: int) -> float:
@@ -76,8 +81,9 @@ def _replay_at(broker: EmbeddedBroker, rate: int, seconds: int) -> float:
     return _rate_of(broker, topic)
 
 
+@pytest.mark.slow
 def test_rate_is_kept(broker: EmbeddedBroker) -> None:
-    assert _replay_at(broker, 2_000, 5) == pytest.approx(2_000, rel=0.05)
+    assert _replay_at(broker, 2_000, 6) == pytest.approx(2_000, rel=0.05)
 
 
 @pytest.mark.slow

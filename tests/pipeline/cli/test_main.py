@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -32,6 +33,18 @@ def test_help(command: str) -> None:
     result = _run(*command.split(), "--help")
     assert result.returncode == 0
     assert "Usage" in result.stdout
+
+
+def test_help_is_not_squeezed_into_80_columns_when_piped() -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "TERMINAL_WIDTH")}
+    result = subprocess.run(
+        [EDGEWATCH, "run", "--help"], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert max(len(line) for line in result.stdout.splitlines()) > 100
+    assert any(
+        "Kafka host:port[,...]; unset = embedded broker." in line
+        for line in result.stdout.splitlines()
+    )
 
 
 def test_version() -> None:

@@ -62,6 +62,7 @@ def test_run_command_processes_then_stops_cleanly_on_sigterm(broker: EmbeddedBro
         _, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 0, stderr
     assert "stopped: 2,000 records" in stderr
+    assert "WARNING" not in stderr  # a requested stop is not a warning
     out = read_topic(bootstrap, topics["detections"])
     assert sorted(orjson.loads(m.value or b"")["seq"] for m in out) == windowed
 
