@@ -15,7 +15,20 @@ import orjson
 
 from edgewatch.errors import RecordError
 
-__all__ = ["Detection", "detection_id", "dlq_message", "uuid5_str"]
+__all__ = [
+    "DLQ_KEY_BYTES",
+    "DLQ_VALUE_BYTES",
+    "Detection",
+    "detection_id",
+    "dlq_message",
+    "uuid5_str",
+]
+
+#: At most this much of a rejected message's value travels in its DLQ copy (base64 adds a third),
+#: so a dead letter always fits a broker's and a client's 1 MiB message limit whatever arrived.
+DLQ_VALUE_BYTES = 64 * 1024
+#: A rejected message's key longer than this is cut to it in the DLQ copy.
+DLQ_KEY_BYTES = 1024
 
 _NAMESPACE = uuid.UUID("6f1c8f0e-3b7a-5d2e-9a41-0e5d6c7b8a90")
 
@@ -80,16 +93,21 @@ class Detection:
 def dlq_message(
     error: RecordError, value: bytes | None, topic: str, partition: int, offset: int
 ) -> bytes:
-    """A dead-letter message: why, where from, and the original bytes (base64, lossless)."""
+    """A dead-letter message: why, where from, and the original bytes (base64). A value over
+    ``DLQ_VALUE_BYTES`` keeps its first ``DLQ_VALUE_BYTES`` with ``truncated: true``; ``size`` is
+    always the original length, and topic, partition and offset find the whole message."""
+    raw = value or b""
     return orjson.dumps(
         {
             "v": 1,
             "reason": error.reason,
             "field": error.field,
-            "error": str(error),
+            "error": str(error)[:1024],
             "topic": topic,
             "partition": partition,
             "offset": offset,
-            "value_b64": base64.b64encode(value or b"").decode("ascii"),
+            "size": len(raw),
+            "truncated": len(raw) > DLQ_VALUE_BYTES,
+            "value_b64": base64.b64encode(raw[:DLQ_VALUE_BYTES]).decode("ascii"),
         }
     )

@@ -38,6 +38,8 @@ MAX_CHANNELS = 256
 MAX_NAME_CHARS = 128
 MAX_TS_MS = 2**53 - 1  # exact in a float64, and beyond year 285,000
 MAX_SEQ = 2**63 - 1
+#: Readings must fit a float32 (the models compute in it): beyond it a value becomes inf there.
+MAX_VALUE = 3.4028234663852886e38
 
 #: Every ``RecordError.reason`` this module raises (a bounded set: safe as a metric label).
 REASONS = (
@@ -95,7 +97,8 @@ class SensorRecord:
                 and 0 < len(values) <= MAX_CHANNELS
                 and known.issuperset(values)
                 and _NUMBER_TYPES.issuperset(map(type, values.values()))
-                and math.isfinite(sum(values.values()))  # any NaN or inf makes the sum one
+                # below MAX_VALUE only if every value is finite and within float32's range
+                and sum(map(abs, values.values())) < MAX_VALUE
                 and (label is None or (type(label) is int and label in (0, 1)))
             )
         except OverflowError:  # an integer too large for a float: the checks below decide
@@ -199,4 +202,11 @@ def _check_values(values: object) -> None:
                 raise RecordError(f"values.{channel}", "not_finite", "must be finite", value)
         elif kind is not int:
             raise RecordError(f"values.{channel}", "wrong_type", "must be a number", value)
+        if abs(value) > MAX_VALUE:
+            raise RecordError(
+                f"values.{channel}",
+                "out_of_range",
+                f"must be within +-{MAX_VALUE:.7g} (float32, what the models compute in)",
+                value,
+            )
         _check_name("values (channel name)", channel)

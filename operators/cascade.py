@@ -58,7 +58,6 @@ class Cascade:
         batch_size: int = 256,
         threshold: float | None = None,
         top_channels: int = 3,
-        max_assets: int = 100_000,
         seed: int = 42,
     ) -> Cascade:
         """``threshold`` None = the card's (chosen on validation when the model was trained)."""
@@ -73,7 +72,6 @@ class Cascade:
                 learn=learn,
                 relearn_after=relearn_after,
                 gate=gate,
-                max_assets=max_assets,
             ),
             gate,
             ModelScorer(score, batch_size),

@@ -109,20 +109,16 @@ class Prefilter:
         learn: LearnPolicy = "normal",
         relearn_after: int = 500,
         gate: LearnGate | None = None,
-        max_assets: int = 100_000,
     ) -> None:
         if learn not in ("all", "normal"):
             raise ConfigError.invalid("learn", "must be 'all' or 'normal'", learn)
-        if relearn_after < 1 or max_assets < 1:
-            raise ConfigError.invalid(
-                "relearn_after/max_assets", "must be at least 1", (relearn_after, max_assets)
-            )
+        if relearn_after < 1:
+            raise ConfigError.invalid("relearn_after", "must be at least 1", relearn_after)
         self.factory = factory
         self.channels = list(channels)
         self.learn = learn
         self.relearn_after = relearn_after
         self.gate = gate
-        self.max_assets = max_assets
         self.detectors: dict[str, Detector] = {}
         self.skipped: dict[str, int] = {}  # consecutive windows not learned, per asset
 
@@ -158,10 +154,6 @@ class Prefilter:
     def _detector(self, asset: str) -> Detector:
         detector = self.detectors.get(asset)
         if detector is None:
-            if len(self.detectors) >= self.max_assets:
-                raise ConfigError.invalid(
-                    "max_assets", "is reached; raise it to track more assets", self.max_assets
-                )
             detector = self.detectors[asset] = self.factory()
             self.skipped[asset] = 0
         return detector

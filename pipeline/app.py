@@ -159,7 +159,6 @@ def build_cascade(cfg: DetectorSettings, model: OnnxModel) -> Cascade:
         batch_size=cfg.batch_size,
         threshold=cfg.threshold,
         top_channels=cfg.top_channels,
-        max_assets=cfg.max_assets,
     )
 
 
@@ -224,6 +223,7 @@ def open_member(settings: Settings, bootstrap_servers: str) -> Iterator[Member]:
             chunk=settings.detector.batch_size,
             changelog=_changelog(k, bootstrap_servers, version),
             commit_interval_ms=k.commit_interval_ms,
+            max_assets=settings.detector.max_assets,
         )
         stack.enter_context(steady_gc())
         yield member

@@ -40,7 +40,7 @@ from edgewatch.transport import Message, MessageSink, MessageSource, TopicPartit
 __all__ = ["DLQ_REASONS", "Member", "Topics"]
 
 log = logging.getLogger(__name__)
-DLQ_REASONS = (*REASONS, "bad_key", *SEQUENCE_REASONS)
+DLQ_REASONS = (*REASONS, "bad_key", "too_many_assets", *SEQUENCE_REASONS)
 
 
 def _wall_ms() -> int:
@@ -67,6 +67,7 @@ class Member:
         chunk: int = 256,
         changelog: Changelog | None = None,
         commit_interval_ms: int = 0,
+        max_assets: int = 100_000,
         wall_ms: Callable[[], int] = _wall_ms,
     ) -> None:
         self.source, self.sink, self.detector = source, sink, detector
@@ -79,6 +80,8 @@ class Member:
         self.checkpoints = Checkpoints(commit_interval_ms, changelog)
         self.wall_ms = wall_ms
         self.guard = SequenceGuard()
+        #: at most this many assets hold state here; records of further ones go to the DLQ
+        self.max_assets = max_assets
         #: the components with per-asset state, by their name in changelog snapshots
         self._parts: dict[str, Stateful] = {
             "detector": detector,
@@ -91,7 +94,8 @@ class Member:
         self.events = EventRecall()
         self.first_ms: int | None = None
         self.last_ms: int | None = None
-        self._seen = (0, 0, 0, 0.0, 0)  # warming, model calls, gaps, model seconds, windows
+        # warming, model calls, gaps, model seconds, windows, seq restarts
+        self._seen: tuple[int, int, int, float, int, int] = (0, 0, 0, 0.0, 0, 0)
         self._partition_of: dict[str, TopicPartition] = {}
         #: per partition held, the offset after the last message processed: after a rebalance
         #: that leaves a partition here, the client re-reads it from the last commit
@@ -112,6 +116,9 @@ class Member:
         messages = self.source.poll(timeout_ms, max_records)
         self._follow_assignment()
         if not messages:
+            # input gone quiet: what is done is committed within one interval, not left hanging
+            if self.checkpoints.pending and self.checkpoints.due(self.wall_ms()):
+                self.checkpoint()
             return 0
         if self.first_ms is None:
             self.first_ms = self.wall_ms()
@@ -181,6 +188,7 @@ class Member:
         and each asset's newest valid message."""
         records: list[SensorRecord] = []
         guard, append, processed = self.guard, records.append, self._processed
+        known, cap = guard.last, self.max_assets
         for m in messages:  # per message: keep this loop lean
             tp = (m.topic, m.partition)
             if m.offset < processed.get(tp, 0):
@@ -191,6 +199,14 @@ class Member:
                 record = decode_record(m.value or b"")
                 if m.key != record.asset.encode():
                     raise RecordError("<key>", "bad_key", "must equal the record's asset", m.key)
+                if len(known) >= cap and record.asset not in known:
+                    raise RecordError(
+                        "asset",
+                        "too_many_assets",
+                        f"is a new asset beyond detector.max_assets={cap} held by this member "
+                        "(raise it, or add members)",
+                        record.asset,
+                    )
                 reason = guard.check(record)
                 if reason is not None:
                     last = guard.last[record.asset]
@@ -291,12 +307,14 @@ class Member:
         m.record_windows(scored, woken, self.events.update(scored))
         m.record_incidents(scored, incidents, self.tracker.open_incidents())
         d = self.detector
-        now = (d.warming, d.invocations, self.guard.gaps, d.model_seconds, d.model_windows)
+        g = self.guard
+        now = (d.warming, d.invocations, g.gaps, d.model_seconds, d.model_windows, g.restarts)
         m.warmup.inc(now[0] - self._seen[0])
         m.model_calls.inc(now[1] - self._seen[1])
         m.gaps.inc(now[2] - self._seen[2])
         m.model_seconds.inc(now[3] - self._seen[3])
         m.model_windows.inc(now[4] - self._seen[4])
+        m.restarts.inc(now[5] - self._seen[5])
         self.warmup += now[0] - self._seen[0]
         self._seen = now
         if stamps.size:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from edgewatch.detections import Detection, dlq_message
+from edgewatch.detections import DLQ_KEY_BYTES, Detection, dlq_message
 from edgewatch.errors import RecordError
 from edgewatch.incidents import IncidentEvent
 from edgewatch.operators import Scored
@@ -59,4 +59,5 @@ class Outputs:
     def dead_letter(self, exc: RecordError, m: Message) -> None:
         """The message, why it was rejected and where it came from, to the DLQ topic."""
         value = dlq_message(exc, m.value, m.topic, m.partition, m.offset)
-        self.sink.send(self.topics.dlq, m.key, value)
+        key = m.key if m.key is None or len(m.key) <= DLQ_KEY_BYTES else m.key[:DLQ_KEY_BYTES]
+        self.sink.send(self.topics.dlq, key, value)

@@ -91,6 +91,13 @@ class DetectorSettings(BaseModel):
     max_assets: int = Field(100_000, ge=1)
 
 
+MIN_SECRET_CHARS = 16
+_HOW_TO_SECRET = (
+    "set EDGEWATCH_WEBHOOKS__SECRET to a random value of at least 16 characters, e.g. "
+    "python -c 'import secrets; print(secrets.token_hex(32))'"
+)
+
+
 class WebhookSettings(BaseModel):
     """Alert webhooks for incident events; off until at least one URL is set."""
 
@@ -107,8 +114,16 @@ class WebhookSettings(BaseModel):
 
     @model_validator(mode="after")
     def _secret_with_urls(self) -> WebhookSettings:
-        if self.urls and not self.secret.get_secret_value():
-            raise ValueError("webhooks.urls are set but webhooks.secret is empty; set a secret")
+        secret = self.secret.get_secret_value()
+        if self.urls and not secret:
+            raise ValueError(
+                f"webhooks.urls are set but webhooks.secret is empty; {_HOW_TO_SECRET}"
+            )
+        if secret and len(secret) < MIN_SECRET_CHARS:
+            raise ValueError(
+                f"webhooks.secret has {len(secret)} characters, fewer than {MIN_SECRET_CHARS}: "
+                f"anyone could guess it; {_HOW_TO_SECRET}"
+            )
         for url in self.urls:
             if not url.startswith(("http://", "https://")):
                 raise ValueError(f"webhook url {url!r} must start with http:// or https://")

@@ -28,7 +28,9 @@ ASSET = "metropt3-apu"
 
 def default_windows() -> Path:
     """The four official air-leak failure windows (start, end, failure, severity)."""
-    return Path(str(resources.files("edgewatch.producers") / "data" / "metropt3_failure_windows.csv"))
+    return Path(
+        str(resources.files("edgewatch.producers") / "data" / "metropt3_failure_windows.csv")
+    )
 
 
 def metropt(path: Path, windows: Path | None = None, chunk_rows: int = 50_000) -> CsvSource:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -22,13 +23,36 @@ def _services() -> dict[str, dict[str, object]]:
 
 @pytest.mark.skipif(shutil.which("docker-compose") is None, reason="docker-compose not installed")
 def test_compose_file_validates() -> None:
-    result = subprocess.run(
-        ["docker-compose", "-f", str(COMPOSE), *PROFILES, "config", "-q"],
+    result = _config({"EDGEWATCH_WEBHOOK_SECRET": "a-secret-of-16-chars-or-more"})
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.skipif(shutil.which("docker-compose") is None, reason="docker-compose not installed")
+def test_compose_refuses_to_start_without_a_webhook_secret() -> None:
+    result = _config({})
+    assert result.returncode != 0
+    assert "EDGEWATCH_WEBHOOK_SECRET" in result.stderr
+    assert ".env" in result.stderr
+
+
+def _config(extra: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "EDGEWATCH_WEBHOOK_SECRET"}
+    return subprocess.run(
+        [
+            "docker-compose",
+            "-f",
+            str(COMPOSE),
+            "--project-directory",
+            str(COMPOSE.parent),
+            *PROFILES,
+            "config",
+            "-q",
+        ],
         capture_output=True,
         text=True,
         check=False,
+        env={**env, **extra},
     )
-    assert result.returncode == 0, result.stderr
 
 
 @pytest.mark.parametrize(

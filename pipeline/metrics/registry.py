@@ -111,6 +111,11 @@ class PipelineMetrics:
             "Records missing upstream: jumps in an asset's seq.",
             registry=r,
         )
+        self.restarts = Counter(
+            "edgewatch_sequence_restarts_total",
+            "Assets whose seq restarted (a new epoch after consistent records below the last).",
+            registry=r,
+        )
         self.incidents = Counter(
             "edgewatch_incident_events_total", "Incident events, by kind.", ["event"], registry=r
         )

@@ -7,7 +7,7 @@ import orjson
 from hypothesis import given
 from hypothesis import strategies as st
 
-from edgewatch.detections import Detection, detection_id, dlq_message, uuid5_str
+from edgewatch.detections import DLQ_VALUE_BYTES, Detection, detection_id, dlq_message, uuid5_str
 from edgewatch.errors import RecordError
 
 
@@ -42,6 +42,18 @@ def test_dlq_message_keeps_original_bytes_and_reason() -> None:
     assert out["field"] == "ts"
     assert (out["topic"], out["partition"], out["offset"]) == ("in", 2, 40)
     assert base64.b64decode(out["value_b64"]) == b"\x00raw"
+    assert (out["size"], out["truncated"]) == (4, False)
+
+
+def test_dlq_message_of_a_huge_value_stays_small_and_says_what_was_cut() -> None:
+    error = RecordError("<message>", "too_large", "must be at most 65536 bytes", 1_000_000)
+    value = bytes(range(256)) * 3_907  # about 1 MB, as much as a broker accepts
+    encoded = dlq_message(error, value, "in", 0, 7)
+    assert len(encoded) < 100_000
+    out = orjson.loads(encoded)
+    assert out["truncated"] is True
+    assert out["size"] == len(value)
+    assert base64.b64decode(out["value_b64"]) == value[:DLQ_VALUE_BYTES]
 
 
 @given(st.uuids(), st.text())

@@ -11,6 +11,7 @@ from edgewatch.errors import EdgewatchError, RecordError
 from edgewatch.records import (
     MAX_MESSAGE_BYTES,
     MAX_NAME_CHARS,
+    MAX_VALUE,
     REASONS,
     SensorRecord,
     decode_record,
@@ -22,7 +23,7 @@ names = st.text(
     min_size=1,
     max_size=MAX_NAME_CHARS,
 ).filter(str.isprintable)
-finite = st.floats(allow_nan=False, allow_infinity=False) | st.integers(-(2**53), 2**53)
+finite = st.floats(-MAX_VALUE, MAX_VALUE) | st.integers(-(2**53), 2**53)
 records = st.builds(
     SensorRecord,
     asset=names,
@@ -145,6 +146,17 @@ def test_non_finite_values_rejected_at_construction(bad: float) -> None:
     with pytest.raises(RecordError, match="must be finite") as info:
         SensorRecord(asset="a", ts=0, seq=0, values={"t": bad}, source="s")
     assert info.value.field == "values.t"
+
+
+@pytest.mark.parametrize("bad", [3.5e38, -1e300, 10**40, -(10**400)])
+def test_values_beyond_float32_are_rejected_with_a_reason(bad: float) -> None:
+    with pytest.raises(RecordError, match="float32") as info:
+        SensorRecord(asset="a", ts=0, seq=0, values={"ok": 1.0, "t": bad}, source="s")
+    assert (info.value.field, info.value.reason) == ("values.t", "out_of_range")
+
+
+def test_many_large_values_each_within_float32_are_accepted() -> None:
+    SensorRecord(asset="a", ts=0, seq=0, values={f"c{i}": 3e38 for i in range(4)}, source="s")
 
 
 def test_wire_format_is_the_documented_one() -> None:

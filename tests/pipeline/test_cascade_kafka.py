@@ -147,11 +147,13 @@ def test_incident_events_reach_the_topic_and_the_webhook_receiver(
 ) -> None:
     from edgewatch.pipeline.alerts.receiver import Receiver
 
-    with Receiver(b"k3y") as receiver:
+    with Receiver(b"k3y-of-16-chars-or-more") as receiver:
         settings = _settings(broker.bootstrap_servers, partitions=2).model_copy(
             update={
                 "webhooks": WebhookSettings(
-                    urls=(receiver.url,), secret=SecretStr("k3y"), outbox=tmp_path / "o.sqlite"
+                    urls=(receiver.url,),
+                    secret=SecretStr("k3y-of-16-chars-or-more"),
+                    outbox=tmp_path / "o.sqlite",
                 )
             }
         )

@@ -99,3 +99,19 @@ def test_what_a_rebalance_redelivers_to_the_same_member_is_skipped() -> None:
     assert member.consumed == 240
     assert broker.messages("dlq") == []  # not mistaken for repeated seqs
     assert _outputs(broker) == _outputs(whole)  # nothing processed twice
+
+
+def test_an_idle_member_commits_what_it_processed_within_one_interval() -> None:
+    broker, clock = _broker(), [0]
+    member = _member(broker, commit_interval_ms=1_000, wall_ms=lambda: clock[0])
+    member.step(max_records=40)
+    clock[0] = 500
+    while member.step(max_records=40):  # the rest arrives before the interval is up
+        pass
+    processed = member.consumed
+    assert _committed(broker) == 40 < processed
+    member.step()  # nothing to poll, interval not up yet
+    assert _committed(broker) == 40
+    clock[0] = 1_000
+    member.step()  # still nothing to poll: the interval is up, so it commits
+    assert _committed(broker) == processed

@@ -172,6 +172,25 @@ def test_repeated_and_out_of_order_seq_go_to_the_dlq() -> None:
     assert member.metrics.gaps._value.get() == 1  # seq 4 never arrived
 
 
+def test_assets_beyond_the_cap_go_to_the_dlq_and_the_member_keeps_going() -> None:
+    broker = MemoryBroker()
+    for seq in range(5):
+        for asset in ("a", "b", "c"):  # "c" is one asset too many
+            record = SensorRecord(asset, 1_000 + seq, seq, {"p": 1.0}, "test")
+            broker.append("in", asset.encode(), encode_record(record))
+    member = _member(broker, emit_all=True, wake_rate=0.3)  # the gate on, as in the report
+    member.max_assets = 2
+    member.step(max_records=100)
+    dlq = [orjson.loads(m.value or b"") for m in broker.messages("dlq")]
+    assert [d["reason"] for d in dlq] == ["too_many_assets"] * 5
+    assert {orjson.loads(m.value or b"")["asset"] for m in broker.messages("det")} == {"a", "b"}
+    member.guard.evict(["a"])  # a partition moved away: room for a new asset again
+    record = SensorRecord("c", 2_000, 5, {"p": 1.0}, "test")
+    broker.append("in", b"c", encode_record(record))
+    member.step(max_records=100)
+    assert len(broker.messages("dlq")) == 5
+
+
 def test_the_gate_skips_windows_and_skipped_windows_are_decided_normal() -> None:
     broker = MemoryBroker()
     _feed(broker, 400, spike_at=350)

@@ -47,7 +47,8 @@ def test_frozen() -> None:
         ({"detector": {"prefilter": "magic"}}, "detector.prefilter"),
         ({"incidents": {"k": 0}}, "incidents.k"),
         ({"webhooks": {"urls": ["http://h/"]}}, "webhooks.secret"),
-        ({"webhooks": {"urls": ["ftp://h/"], "secret": "x"}}, "http://"),
+        ({"webhooks": {"urls": ["ftp://h/"], "secret": "s" * 16}}, "http://"),
+        ({"webhooks": {"urls": ["http://h/"], "secret": "change-me"}}, "fewer than 16"),
         ({"metrics_port": 70000}, "metrics_port"),
     ],
 )

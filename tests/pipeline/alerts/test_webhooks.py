@@ -17,7 +17,7 @@ from edgewatch.pipeline.alerts.outbox import Outbox
 from edgewatch.pipeline.alerts.receiver import Receiver
 from edgewatch.pipeline.alerts.webhooks import SIGNATURE_HEADER, Dispatcher, payload, sign, verify
 
-SECRET = b"s3cret"
+SECRET = b"s3cret-of-16-chars"
 
 
 def _events(incidents: int = 3) -> list[IncidentEvent]:
