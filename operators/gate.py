@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 from river import stats
 
-from edgewatch.errors import ConfigError, StateError
+from edgewatch.errors import ConfigError
+from edgewatch.operators import state as snap
 from edgewatch.operators.windowing import WindowBatch
 
 __all__ = ["Gate"]
@@ -74,10 +75,7 @@ class Gate:
         return None if left is None else {"held": left}
 
     def restore(self, asset: str, saved: Mapping[str, Any]) -> None:
-        try:
-            self.held[asset] = int(saved["held"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise StateError(f"gate state of {asset!r} is incomplete: {exc!r}") from exc
+        self.held[asset] = snap.integer(saved, "held", f"gate state of {asset!r}", 0, self.hold)
 
     @property
     def threshold(self) -> float:

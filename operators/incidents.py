@@ -14,8 +14,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict
 from typing import Any
 
-from edgewatch.errors import ConfigError, StateError
+from edgewatch.errors import ConfigError
 from edgewatch.incidents import Incident, IncidentEvent
+from edgewatch.operators import state as snap
 from edgewatch.operators.base import Scored
 
 __all__ = ["IncidentTracker"]
@@ -70,17 +71,16 @@ class IncidentTracker:
 
     def restore(self, asset: str, saved: Mapping[str, Any]) -> None:
         """Take up the asset's state from `state_of`, open incident included (same id)."""
-        state = _AssetState(self.m)
-        try:
-            state.last_ts = int(saved["last_ts"])
-            state.recent.extend(bool(d) for d in saved["recent"])
-            incident = saved["incident"]
-            state.incident = None if incident is None else Incident(**incident)
-            state.last_update_ms = int(saved["last_update_ms"])
-            state.why = Counter({str(k): int(v) for k, v in saved["why"].items()})
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise StateError(f"incident state of {asset!r} is incomplete: {exc!r}") from exc
-        self.states[asset] = state
+        where = f"incident state of {asset!r}"
+        kept = _AssetState(self.m)
+        kept.last_ts = snap.integer(saved, "last_ts", where)
+        kept.recent.extend(snap.flag_list(saved, "recent", where)[-self.m :])
+        kept.last_update_ms = snap.integer(saved, "last_update_ms", where, low=-snap.MAX_COUNT)
+        why = snap.mapping(saved, "why", where)
+        kept.why = Counter({str(k)[:128]: snap.integer(why, k, f"{where}.why") for k in why})
+        found = snap.mapping(saved, "incident", where) if saved.get("incident") else None
+        kept.incident = None if found is None else _incident(found, f"{where}.incident")
+        self.states[asset] = kept
 
     def process(self, batch: list[Scored]) -> list[IncidentEvent]:
         events: list[IncidentEvent] = []
@@ -112,3 +112,17 @@ class IncidentTracker:
 
 def _top(why: Counter[str], n: int = 3) -> tuple[str, ...]:
     return tuple(name for name, _ in why.most_common(n))
+
+
+def _incident(saved: Mapping[str, Any], where: str) -> Incident:
+    """An open incident from a snapshot, every field checked."""
+    return Incident(
+        id=snap.text(saved, "id", where, 64),
+        asset=snap.text(saved, "asset", where),
+        opened_seq=snap.integer(saved, "opened_seq", where),
+        opened_ts=snap.integer(saved, "opened_ts", where),
+        last_anomalous_ts=snap.integer(saved, "last_anomalous_ts", where),
+        peak_score=snap.number(saved, "peak_score", where),
+        windows=snap.integer(saved, "windows", where),
+        source=snap.text(saved, "source", where),
+    )

@@ -20,7 +20,7 @@ import numpy as np
 from river import anomaly
 
 from edgewatch.errors import ConfigError, StateError
-from edgewatch.operators import state
+from edgewatch.operators import state as snap
 from edgewatch.operators.base import Detector
 from edgewatch.operators.windowing import WindowBatch
 from edgewatch.operators.zscore import EWZScore
@@ -131,24 +131,26 @@ class Prefilter:
             self.skipped.pop(asset, None)
 
     def state_of(self, asset: str) -> dict[str, Any] | None:
-        """The asset's detector and learning state, JSON-ready (None: no state)."""
+        """The asset's detector and learning state as data (None: no state). Only ``ewzscore``
+        keeps its statistics in a snapshot; River's ``hst`` and ``gaussian`` hold object graphs
+        that only pickle could carry, so after a move they learn again (their asset's windows
+        and gate state still move)."""
         detector = self.detectors.get(asset)
-        if detector is None:
+        if not isinstance(detector, EWZScore):
             return None
-        return {"detector": state.dump(detector), "skipped": self.skipped[asset]}
+        return {"kind": "ewzscore", "detector": detector.state(), "skipped": self.skipped[asset]}
 
     def restore(self, asset: str, saved: Mapping[str, Any]) -> None:
         """Take up the asset's state from `state_of`; `StateError` if it cannot be."""
-        try:
-            detector, skipped = state.load(saved["detector"]), int(saved["skipped"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise StateError(f"prefilter state of {asset!r} is incomplete: {exc!r}") from exc
-        kind = type(self.factory())
-        if type(detector) is not kind:
+        where = f"prefilter state of {asset!r}"
+        kind = snap.text(saved, "kind", where)
+        detector = self.factory()
+        if kind != "ewzscore" or not isinstance(detector, EWZScore):
             raise StateError(
-                f"prefilter state of {asset!r} is a {type(detector).__name__}, "
-                f"not this member's {kind.__name__}"
+                f"{where}.kind is {kind!r:.40}, not this member's {type(detector).__name__}"
             )
+        skipped = snap.integer(saved, "skipped", where, 0, self.relearn_after)
+        detector.restore(snap.mapping(saved, "detector", where), f"{where}.detector")
         self.detectors[asset], self.skipped[asset] = detector, skipped
 
     def _detector(self, asset: str) -> Detector:

@@ -18,7 +18,8 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from edgewatch.errors import ConfigError, StateError
+from edgewatch.errors import ConfigError
+from edgewatch.operators import state as snap
 from edgewatch.records import SensorRecord
 
 __all__ = ["SEQUENCE_REASONS", "SequenceGuard"]
@@ -48,10 +49,7 @@ class SequenceGuard:
         return None if last is None else {"seq": last}
 
     def restore(self, asset: str, saved: Mapping[str, Any]) -> None:
-        try:
-            self.last[asset] = int(saved["seq"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise StateError(f"sequence state of {asset!r} is incomplete: {exc!r}") from exc
+        self.last[asset] = snap.integer(saved, "seq", f"sequence state of {asset!r}")
 
     def check(self, record: SensorRecord) -> str | None:
         """None if ``record`` is accepted (and remembered), else the reason it is rejected."""

@@ -1,68 +1,112 @@
-"""Per-asset detector state as bytes, for changelog snapshots.
+"""Reading per-asset state back from a changelog snapshot, every field checked.
 
-River keeps its statistics in objects whose state is reachable only through pickle, so the
-prefilter's detectors travel as pickles. Unpickling runs code named by the data, so `load` only
-resolves the classes the shipped detectors are made of (`ALLOWED`) and refuses any other: a
-tampered snapshot raises `StateError` instead of running what it names.
+A snapshot arrives over Kafka, so it is hostile input. It is data only: JSON numbers, strings,
+lists and objects, nothing that names code (no pickle). Each operator's ``restore`` reads its part
+through these checks, which raise `StateError` naming the field, the rule and the value; the
+member then skips that asset's snapshot (it warms up) and counts it.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import io
-import pickle
+import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from edgewatch.errors import StateError
 
-__all__ = ["ALLOWED", "dump", "load"]
+__all__ = [
+    "MAX_COUNT",
+    "Saved",
+    "flag_list",
+    "integer",
+    "mapping",
+    "number",
+    "reading",
+    "rows",
+    "text",
+]
 
-#: (module, name) of every class a pickled prefilter detector may reference.
-ALLOWED = frozenset(
-    {
-        ("builtins", "tuple"),
-        ("collections", "defaultdict"),
-        ("functools", "partial"),
-        ("edgewatch.operators.prefilter", "GaussianChannels"),
-        ("edgewatch.operators.prefilter", "HalfSpaceTreesDetector"),
-        ("edgewatch.operators.zscore", "EWZScore"),
-        ("random", "Random"),
-        ("river.anomaly.gaussian", "GaussianScorer"),
-        ("river.anomaly.hst", "HalfSpaceTrees"),
-        ("river.proba.gaussian", "Gaussian"),
-        ("river.stats.mean", "Mean"),
-        ("river.stats.var", "Var"),
-        ("river.tree.padded", "PaddedBranch"),
-        ("river.tree.padded", "PaddedLeaf"),
-    }
-)
+Saved = Mapping[str, Any]
+#: The largest count or sequence number a snapshot may hold (that of a record's seq).
+MAX_COUNT = 2**63 - 1
+#: The most items a list in a snapshot may hold (windows are short; 256 channels at most).
+MAX_ITEMS = 100_000
 
 
-class _Allowed(pickle.Unpickler):
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) not in ALLOWED:
-            raise StateError(
-                f"detector state names {module}.{name}, which is not a prefilter class; "
-                "the snapshot was not written by edgewatch (or by a newer version): skip it"
-            )
-        return super().find_class(module, name)
+def _field(saved: Saved, key: str, where: str) -> Any:
+    if not isinstance(saved, Mapping):
+        raise StateError(f"{where} must be an object; got {type(saved).__name__}")
+    if key not in saved:
+        raise StateError(f"{where}.{key} is missing")
+    return saved[key]
 
 
-def dump(detector: object) -> str:
-    """``detector`` as text (base64 of its pickle), to sit in a JSON snapshot."""
-    return base64.b64encode(pickle.dumps(detector, protocol=5)).decode("ascii")
+def integer(saved: Saved, key: str, where: str, low: int = 0, high: int = MAX_COUNT) -> int:
+    """``saved[key]``: an integer (not a bool) in [low, high]."""
+    value = _field(saved, key, where)
+    if type(value) is not int or not low <= value <= high:
+        raise StateError(f"{where}.{key} must be an integer in [{low}, {high}]; got {value!r:.80}")
+    return value
 
 
-def load(text: str) -> Any:
-    """The detector `dump` wrote; `StateError` if it is corrupt or names other classes."""
-    try:
-        return _Allowed(io.BytesIO(base64.b64decode(text, validate=True))).load()
-    except StateError:
-        raise
-    except (binascii.Error, TypeError, ValueError) as exc:
-        raise StateError(f"detector state is not base64 text: {exc}") from exc
-    except (KeyboardInterrupt, SystemExit):
-        raise
-    except BaseException as exc:  # pickle raises many kinds; River's Rust code panics
-        raise StateError(f"detector state is corrupt: {exc!r}") from exc
+def number(saved: Saved, key: str, where: str) -> float:
+    """``saved[key]``: a finite number."""
+    value = _field(saved, key, where)
+    if type(value) not in (int, float) or not math.isfinite(value):
+        raise StateError(f"{where}.{key} must be a finite number; got {value!r:.80}")
+    return float(value)
+
+
+def text(saved: Saved, key: str, where: str, most: int = 256) -> str:
+    """``saved[key]``: a string of at most ``most`` characters."""
+    value = _field(saved, key, where)
+    if type(value) is not str or len(value) > most:
+        raise StateError(f"{where}.{key} must be a string of at most {most} characters")
+    return value
+
+
+def mapping(saved: Saved, key: str, where: str) -> Mapping[str, Any]:
+    """``saved[key]``: an object of at most ``MAX_ITEMS`` entries."""
+    value = _field(saved, key, where)
+    if not isinstance(value, Mapping) or len(value) > MAX_ITEMS:
+        raise StateError(f"{where}.{key} must be an object of at most {MAX_ITEMS} entries")
+    return value
+
+
+def _items(saved: Saved, key: str, where: str) -> Sequence[Any]:
+    value = _field(saved, key, where)
+    if not isinstance(value, list) or len(value) > MAX_ITEMS:
+        raise StateError(f"{where}.{key} must be a list of at most {MAX_ITEMS} items")
+    return value
+
+
+def reading(saved: Saved, key: str, where: str) -> list[float]:
+    """``saved[key]``: a list of finite numbers or None (a missing value, read as NaN)."""
+    out = []
+    for item in _items(saved, key, where):
+        if item is None:
+            out.append(math.nan)
+        elif type(item) in (int, float) and math.isfinite(item):
+            out.append(float(item))
+        else:
+            raise StateError(f"{where}.{key} must hold finite numbers or null; got {item!r:.80}")
+    return out
+
+
+def rows(saved: Saved, key: str, where: str, width: int, most: int) -> list[list[float]]:
+    """``saved[key]``: at most ``most`` readings (see `reading`) of ``width`` values each."""
+    items = _items(saved, key, where)
+    if len(items) > most:
+        raise StateError(f"{where}.{key} holds {len(items)} rows; at most {most} fit")
+    out = [reading({"row": row}, "row", f"{where}.{key}") for row in items]
+    if any(len(row) != width for row in out):
+        raise StateError(f"{where}.{key} rows must hold {width} values each")
+    return out
+
+
+def flag_list(saved: Saved, key: str, where: str) -> list[bool]:
+    """``saved[key]``: a list of booleans."""
+    items = _items(saved, key, where)
+    if any(type(item) is not bool for item in items):
+        raise StateError(f"{where}.{key} must be a list of true/false")
+    return list(items)

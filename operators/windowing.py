@@ -20,6 +20,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from edgewatch.errors import ConfigError, StateError
+from edgewatch.operators import state as snap
 from edgewatch.records import SensorRecord
 
 __all__ = ["CountWindows", "Window", "WindowBatch"]
@@ -137,23 +138,19 @@ class CountWindows:
         return {"count": state.count, "last": state.last.tolist(), "tail": state.tail.tolist()}
 
     def restore(self, asset: str, saved: Mapping[str, Any]) -> None:
-        """Take up the asset's state from `state_of` (missing values travel as None)."""
-        channels = len(self.channels)
-        try:
-            last = np.array(saved["last"], dtype=np.float64).reshape(channels)
-            tail = np.array(saved["tail"], dtype=np.float64).reshape(-1, channels)
-            count = int(saved["count"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise StateError(
-                f"window state of {asset!r} does not fit {channels} channels: {exc}"
-            ) from exc
-        if len(tail) > self.seq_len - 1 or count < len(tail):
-            raise StateError(
-                f"window state of {asset!r} holds {len(tail)} readings after {count}; "
-                f"a window here is {self.seq_len} long"
-            )
-        state = self.states[asset] = _AssetState(self.seq_len, channels)
-        state.count, state.last, state.tail = count, last, tail
+        """Take up the asset's state from `state_of` (missing values travel as None); every
+        field is checked (`StateError` names the one that does not fit)."""
+        channels, where = len(self.channels), f"window state of {asset!r}"
+        count = snap.integer(saved, "count", where)
+        last = snap.reading(saved, "last", where)
+        if len(last) != channels:
+            raise StateError(f"{where}.last holds {len(last)} values; {channels} channels here")
+        tail = snap.rows(saved, "tail", where, channels, self.seq_len - 1)
+        if count < len(tail):
+            raise StateError(f"{where} holds {len(tail)} readings after {count}")
+        kept = self.states[asset] = _AssetState(self.seq_len, channels)
+        kept.count, kept.last = count, np.array(last, dtype=np.float64)
+        kept.tail = np.array(tail, dtype=np.float64).reshape(-1, channels)
 
     def process(self, batch: list[SensorRecord]) -> WindowBatch:
         """The batch's windows, in batch order."""

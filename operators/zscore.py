@@ -1,8 +1,12 @@
-"""`EWZScore`: an exponentially weighted z-score detector built on river.stats.
+"""`EWZScore`: an exponentially weighted z-score detector.
 
 The first, simplest detector: per channel, the distance of the value from its exponentially
 weighted mean in units of the exponentially weighted standard deviation; the score of a reading is
 the largest over its channels. Cheap and label-free; the model cascade supersedes it.
+
+The statistics are river.stats' ``EWMean`` and ``EWVar`` (variance = EW mean of x^2 - (EW mean)^2,
+both starting at the first value), kept as plain floats: the results are bit-identical to River's
+(tested), and the state is two numbers per channel that a changelog snapshot carries as data.
 """
 
 from __future__ import annotations
@@ -11,11 +15,12 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from river import stats
-
-from edgewatch.errors import ConfigError
+from edgewatch.errors import ConfigError, StateError
+from edgewatch.operators import state as snap
 
 __all__ = ["EWZScore"]
+
+MAX_CHANNELS = 256
 
 
 class EWZScore:
@@ -33,7 +38,8 @@ class EWZScore:
         self.fading_factor = fading_factor
         self.warmup = warmup
         self.n = 0
-        self._stats: dict[str, tuple[stats.EWMean, stats.EWVar]] = {}
+        #: per channel: [EW mean, EW mean of squares]
+        self._stats: dict[str, list[float]] = {}
 
     def score_one(self, x: Mapping[str, float]) -> float:
         if self.n < self.warmup:
@@ -43,43 +49,38 @@ class EWZScore:
             pair = self._stats.get(channel)
             if pair is None:
                 continue  # a channel never seen has no baseline yet
-            var = pair[1].get()  # E[x^2] - E[x]^2 can come out a hair below 0
+            mean = pair[0]
+            var = pair[1] - mean * mean  # can come out a hair below 0
             if var > 0.0:
-                worst = max(worst, abs(value - pair[0].get()) / math.sqrt(var))
+                worst = max(worst, abs(value - mean) / math.sqrt(var))
         return worst
-
-    def __getstate__(self) -> dict[str, Any]:
-        """Pickled state with each statistic as its own bytes: River's Rust-backed statistics
-        cost ~5 µs each through pickle's object machinery, ~0.2 µs read directly."""
-        return {
-            "fading_factor": self.fading_factor,
-            "warmup": self.warmup,
-            "n": self.n,
-            "stats": {
-                c: (m._ewmean.__getstate__(), v._ewvar.__getstate__())
-                for c, (m, v) in self._stats.items()
-            },
-        }
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.fading_factor = state["fading_factor"]
-        self.warmup = state["warmup"]
-        self.n = state["n"]
-        self._stats = {}
-        for channel, (mean_state, var_state) in state["stats"].items():
-            mean, var = stats.EWMean(self.fading_factor), stats.EWVar(self.fading_factor)
-            mean._ewmean.__setstate__(mean_state)
-            var._ewvar.__setstate__(var_state)
-            self._stats[channel] = (mean, var)
 
     def learn_one(self, x: Mapping[str, float]) -> None:
         self.n += 1
+        a = self.fading_factor
+        b = 1.0 - a
         for channel, value in x.items():
             pair = self._stats.get(channel)
             if pair is None:
-                pair = self._stats[channel] = (
-                    stats.EWMean(self.fading_factor),
-                    stats.EWVar(self.fading_factor),
-                )
-            pair[0].update(value)
-            pair[1].update(value)
+                self._stats[channel] = [value, value * value]
+            else:
+                pair[0] = a * value + b * pair[0]
+                pair[1] = a * (value * value) + b * pair[1]
+
+    def state(self) -> dict[str, Any]:
+        """The learned statistics as data (JSON-ready), for `restore`."""
+        return {"n": self.n, "stats": {c: list(pair) for c, pair in self._stats.items()}}
+
+    def restore(self, saved: Mapping[str, Any], where: str) -> None:
+        """Take up `state`'s output; every field is checked (`StateError` names the bad one)."""
+        n = snap.integer(saved, "n", where)
+        found = snap.mapping(saved, "stats", where)
+        if len(found) > MAX_CHANNELS:
+            raise StateError(f"{where}.stats holds {len(found)} channels; at most {MAX_CHANNELS}")
+        stats: dict[str, list[float]] = {}
+        for channel in found:
+            pair = snap.reading(found, channel, f"{where}.stats")
+            if type(channel) is not str or len(pair) != 2 or not all(map(math.isfinite, pair)):
+                raise StateError(f"{where}.stats[{channel!r:.40}] must be [mean, mean of squares]")
+            stats[channel] = pair
+        self.n, self._stats = n, stats
