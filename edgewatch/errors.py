@@ -11,6 +11,7 @@ from typing import Any
 
 __all__ = [
     "BrokerError",
+    "CommitRejectedError",
     "ConfigError",
     "DataError",
     "DependencyMissingError",
@@ -54,6 +55,12 @@ class DependencyMissingError(EdgewatchError):
 
 class BrokerError(EdgewatchError):
     """The Kafka broker could not be started, reached or used."""
+
+
+class CommitRejectedError(BrokerError):
+    """The group coordinator refused an offset commit because the group is rebalancing (or this
+    member's generation has ended). Nothing is lost: whoever owns those partitions next re-reads
+    them from the last commit."""
 
 
 class RecordError(EdgewatchError, ValueError):

@@ -8,18 +8,24 @@ has them acknowledged with the batch's outputs, then commits the pending offsets
 A longer interval costs fewer commit round trips and far fewer snapshots (one per asset per
 interval instead of one per asset per batch) and, after a crash, re-processes more records:
 duplicates that detection and incident ids make harmless. Nothing is lost either way. A member
-that stops cleanly takes a last checkpoint (`Member.checkpoint`).
+that stops cleanly takes a last checkpoint (`Member.checkpoint`). A commit the coordinator
+refuses because the group is rebalancing is not an error: the offsets stay pending, and what moves
+to another member is re-read there from the last commit (logged at INFO).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from edgewatch.errors import CommitRejectedError
 from edgewatch.pipeline.state import Changelog, Stateful
 from edgewatch.transport import Message, MessageSink, MessageSource, TopicPartition
 
 __all__ = ["Checkpoints"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -53,11 +59,23 @@ class Checkpoints:
         self.touched = {}
         return sent
 
-    def commit(self, source: MessageSource, now_ms: int) -> None:
-        """Commit the pending offsets: every output of their batches is acknowledged."""
-        source.commit(self.offsets)
-        self.offsets = {}
+    def commit(self, source: MessageSource, now_ms: int) -> bool:
+        """Commit the pending offsets: every output of their batches is acknowledged. False if
+        the group coordinator refused (a rebalance): they stay pending for the next checkpoint,
+        and partitions that move re-read them from the last commit on their new owner."""
         self.last_ms = now_ms
+        try:
+            source.commit(self.offsets)
+        except CommitRejectedError as exc:
+            log.info(
+                "commit refused while the group rebalances; %d partitions stay pending "
+                "(a new owner re-reads them from the last commit): %s",
+                len(self.offsets),
+                exc,
+            )
+            return False
+        self.offsets = {}
+        return True
 
     def drop(self, lost: Iterable[TopicPartition], assets: Iterable[str]) -> None:
         """Forget partitions this member lost and their assets: their new owner re-reads them

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from edgewatch.errors import BrokerError, DependencyMissingError
+from edgewatch.errors import BrokerError, CommitRejectedError, DependencyMissingError
 from edgewatch.transport import Message, Offsets, StoredMessage, TopicPartition
 
 __all__ = ["ConfluentSink", "ConfluentSource"]
@@ -99,6 +99,16 @@ class ConfluentSource:
         try:
             self._consumer.commit(offsets=tps, asynchronous=False)
         except self._ck.KafkaException as exc:
+            code = exc.args[0].code() if exc.args and hasattr(exc.args[0], "code") else None
+            k = self._ck.KafkaError
+            rebalancing = (
+                k.REBALANCE_IN_PROGRESS,
+                k.ILLEGAL_GENERATION,
+                k.UNKNOWN_MEMBER_ID,
+                k._ASSIGNMENT_LOST,
+            )
+            if code in rebalancing:
+                raise CommitRejectedError(f"offset commit refused: {exc!r}") from exc
             raise BrokerError(f"offset commit failed: {exc!r}") from exc
 
     def assignment(self) -> set[TopicPartition]:

@@ -15,13 +15,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka import errors as kafka_errors
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 from kafka.partitioner.default import murmur2
 from kafka.structs import OffsetAndMetadata
 from kafka.structs import TopicPartition as KafkaTopicPartition
 
-from edgewatch.errors import BrokerError
+from edgewatch.errors import BrokerError, CommitRejectedError
 from edgewatch.transport import Message, Offsets, TopicPartition
 
 __all__ = ["KafkaSink", "KafkaSource", "ensure_topics", "read_topic", "wait_ready"]
@@ -175,6 +176,15 @@ class KafkaSink:
         self._producer.close(timeout=10)
 
 
+#: Commit errors that mean "the group moved on", not "the broker is broken".
+_REBALANCING = (
+    kafka_errors.CommitFailedError,
+    kafka_errors.RebalanceInProgressError,
+    kafka_errors.IllegalGenerationError,
+    kafka_errors.UnknownMemberIdError,
+)
+
+
 class KafkaSource:
     """A `MessageSource`: one consumer-group member; offsets are committed only by `commit`."""
 
@@ -224,6 +234,8 @@ class KafkaSource:
         }
         try:
             self._consumer.commit(payload)
+        except _REBALANCING as exc:
+            raise CommitRejectedError(f"offset commit refused: {exc!r}") from exc
         except KafkaError as exc:
             raise BrokerError(f"offset commit failed: {exc!r}") from exc
 

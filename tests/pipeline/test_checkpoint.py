@@ -4,6 +4,7 @@ re-processes only what was not committed, and a clean stop commits everything.""
 
 from __future__ import annotations
 
+from edgewatch.errors import CommitRejectedError
 from edgewatch.pipeline.checkpoint import Checkpoints
 from edgewatch.pipeline.member import Member
 from edgewatch.transport import MemoryBroker, StoredMessage
@@ -65,6 +66,26 @@ def test_a_clean_stop_commits_everything_processed_once() -> None:
     assert (_committed(broker), _snapshots(member)) == (80, 8)
     member.checkpoint()  # nothing new: no snapshot, no commit
     assert _snapshots(member) == 8
+
+
+def test_a_commit_refused_by_a_rebalance_stays_pending_and_a_stop_still_succeeds() -> None:
+    broker = _broker()
+    member = _member(broker, commit_interval_ms=0, wall_ms=lambda: 0)
+    real_commit, refusals = member.source.commit, [2]
+
+    def commit(offsets: dict[tuple[str, int], int]) -> None:
+        if refusals[0]:
+            refusals[0] -= 1
+            raise CommitRejectedError("offset commit refused: rebalance in progress")
+        real_commit(offsets)
+
+    member.source.commit = commit  # type: ignore[method-assign]
+    member.step(max_records=40)  # refused mid-run: the member goes on
+    assert _committed(broker) == 0
+    assert member.checkpoints.pending
+    member.checkpoint()  # refused at a clean stop: no exception, the next owner re-reads
+    member.step(max_records=40)  # accepted again: both batches' offsets go in one commit
+    assert _committed(broker) == 80
 
 
 def test_lost_partitions_and_their_assets_leave_the_pending_checkpoint() -> None:

@@ -78,3 +78,40 @@ def test_demo_runs_against_an_external_broker(broker: EmbeddedBroker) -> None:
     assert result.returncode == 0, result.stderr
     assert "2,000 of 2,000" in result.stdout
     assert f"broker {broker.bootstrap_servers}" in result.stderr
+
+
+def _member(bootstrap: str, topics: dict[str, str], group: str) -> subprocess.Popen[str]:
+    args = [EDGEWATCH, "run", "-b", bootstrap, "--input-topic", topics["input"]]
+    args += ["--detections-topic", topics["detections"], "--dlq-topic", topics["dlq"]]
+    args += ["--group-id", group, "--emit", "all", "--metrics-port", "0", "--log-level", "INFO"]
+    return subprocess.Popen(args, stderr=subprocess.PIPE, text=True, env=ENV)
+
+
+def test_two_members_stopped_one_after_the_other_both_exit_cleanly(
+    broker: EmbeddedBroker,
+) -> None:
+    """The second stops while the group rebalances after the first, with work in hand: its last
+    commit may be refused, and it must still exit 0 (the next owner re-reads those records)."""
+    run = uuid.uuid4().hex[:8]
+    topics = {"input": f"in-{run}", "detections": f"det-{run}", "dlq": f"dlq-{run}"}
+    bootstrap = broker.bootstrap_servers
+    ensure_topics(bootstrap, {topics["input"]: 4})
+    records = list(simulate_fleet(FleetSpec(assets=8, points=20_000)).records())
+    sink = KafkaSink(bootstrap)
+    replay(records, sink, topics["input"])
+    sink.close()
+    members = [_member(bootstrap, topics, f"g-{run}") for _ in range(2)]
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # both busy: each has written something
+            time.sleep(0.5)
+            if len(read_topic(bootstrap, topics["detections"], timeout_s=5)) > 2_000:
+                break
+        time.sleep(2)
+    finally:
+        members[0].send_signal(signal.SIGTERM)
+        time.sleep(2.0)
+        members[1].send_signal(signal.SIGTERM)
+        errs = [m.communicate(timeout=60)[1] for m in members]
+    assert [m.returncode for m in members] == [0, 0], errs
+    assert not any("Traceback" in err for err in errs), errs
