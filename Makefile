@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Where a machine keeps prebuilt wheels (e.g. the CPU torch), pip looks there first.
 FIND_LINKS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
 
-.PHONY: install demo bench test test-slow lint typecheck pytest format clean
+.PHONY: install demo bench test test-slow test-kafka lint typecheck pytest format clean
 
 install: $(STAMP)
 
@@ -35,6 +35,13 @@ pytest: install
 
 test-slow: install
 	$(BIN)/pytest -m slow
+
+# The core Kafka behaviour on a real Apache Kafka 3.6 (../shared/kafka; skipped where absent).
+KAFKA_CORE := tests/pipeline/test_checkpoint_kafka.py tests/pipeline/test_state_kafka.py \
+	tests/pipeline/test_hostile_kafka.py tests/pipeline/test_scale_out.py \
+	tests/pipeline/cli/test_processes.py tests/pipeline/kafka/test_kafka_python.py
+test-kafka: install
+	EDGEWATCH_TEST_BROKERS=apache $(BIN)/pytest -m integration $(KAFKA_CORE)
 
 format: install
 	$(BIN)/ruff format .

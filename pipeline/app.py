@@ -227,4 +227,6 @@ def open_member(settings: Settings, bootstrap_servers: str) -> Iterator[Member]:
         )
         stack.enter_context(steady_gc())
         yield member
-        member.checkpoint()  # only on a clean exit: after an error, the last commit stands
+        member.checkpoint(
+            stopping=True
+        )  # only on a clean exit: after an error, the last commit stands

@@ -169,13 +169,26 @@ class Member:
             self.metrics.stages[name].observe_many(np.array([seconds]))
         return len(messages)
 
-    def checkpoint(self) -> None:
-        """Snapshot, flush and commit what has been processed now, due or not (a clean stop)."""
+    def checkpoint(self, stopping: bool = False, settle_s: float = 5.0) -> None:
+        """Snapshot, flush and commit what has been processed now, due or not.
+
+        ``stopping`` (a clean stop): if the group refuses the commit because it is rebalancing,
+        the member takes part in the rebalance for up to ``settle_s`` (it polls and leaves what
+        it gets unread, which only a member about to stop may do) and commits what it still owns,
+        so that it leaves the group as a current member."""
         if not self.checkpoints.pending:
             return
         self.metrics.snapshots.inc(self.checkpoints.snapshot(self.sink, self._parts))
         self.sink.flush()
-        self.checkpoints.commit(self.source, self.wall_ms())
+        deadline = time.monotonic() + settle_s
+        while not self.checkpoints.commit(self.source, self.wall_ms()) and stopping:
+            if time.monotonic() >= deadline:
+                log.info("stopping without the last commit: the next owners re-read from the last")
+                return
+            self.source.poll(100, 1)  # joins the rebalance; what it returns stays unread
+            lost = self._assignment - self.source.assignment()
+            gone = [asset for asset, tp in self._partition_of.items() if tp in lost]
+            self.checkpoints.drop(lost, gone)
 
     def _admit_all(
         self,
@@ -332,4 +345,4 @@ class Member:
                 if lag is not None:
                     self.metrics.lag.set(lag)
                 next_lag = time.monotonic() + 2.0
-        self.checkpoint()
+        self.checkpoint(stopping=True)

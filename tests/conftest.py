@@ -1,24 +1,81 @@
-"""Shared fixtures. Integration fixtures start real servers on 127.0.0.1 only."""
+"""Shared fixtures. Integration fixtures start real servers on 127.0.0.1 only.
+
+The Kafka integration tests run on the brokers named in ``EDGEWATCH_TEST_BROKERS`` (comma
+separated; default ``embedded``): ``embedded`` is the bundled tansu, ``apache`` a real Apache
+Kafka 3.6 (KRaft) from ``../shared/kafka``, skipped with a reason where it or java is absent.
+"""
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import TracebackType
 
 import pytest
 
 from edgewatch.pipeline.kafka.broker import EmbeddedBroker
 
-
-@pytest.fixture(scope="session")
-def broker() -> Iterator[EmbeddedBroker]:
-    """One embedded Kafka-API broker for the session; tests use their own topics and groups."""
-    with EmbeddedBroker() as embedded:
-        yield embedded
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+APACHE_KAFKA = SHARED / "kafka" / "broker.sh"
+BROKERS = [b.strip() for b in os.environ.get("EDGEWATCH_TEST_BROKERS", "embedded").split(",")]
 
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+class ApacheKafka:
+    """A real Apache Kafka broker (``../shared/kafka/broker.sh``) whose files live in ``folder``."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.bootstrap_servers = ""
+
+    def __enter__(self) -> ApacheKafka:
+        started = subprocess.run(
+            ["bash", str(APACHE_KAFKA), "start", str(self.folder)],
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+        if started.returncode != 0:
+            raise RuntimeError(f"Apache Kafka did not start: {started.stderr[-2000:]}")
+        self.bootstrap_servers = started.stdout.strip().splitlines()[-1]
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        subprocess.run(
+            ["bash", str(APACHE_KAFKA), "stop", str(self.folder)],
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+
+
+@pytest.fixture(scope="session", params=BROKERS)
+def broker(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[EmbeddedBroker | ApacheKafka]:
+    """One Kafka broker per kind for the session; tests use their own topics and groups."""
+    if request.param == "embedded":
+        with EmbeddedBroker() as embedded:
+            yield embedded
+    elif request.param == "apache":
+        if not APACHE_KAFKA.is_file() or shutil.which("java") is None:
+            pytest.skip(f"Apache Kafka needs {APACHE_KAFKA} and java (a fresh clone has neither)")
+        with ApacheKafka(tmp_path_factory.mktemp("apache-kafka")) as apache:
+            yield apache
+    else:
+        raise ValueError(f"EDGEWATCH_TEST_BROKERS: unknown broker {request.param!r}")
+
+
+SHARED_DATA = SHARED / "data"
 
 
 @pytest.fixture(scope="session")

@@ -83,9 +83,15 @@ def test_a_commit_refused_by_a_rebalance_stays_pending_and_a_stop_still_succeeds
     member.step(max_records=40)  # refused mid-run: the member goes on
     assert _committed(broker) == 0
     assert member.checkpoints.pending
-    member.checkpoint()  # refused at a clean stop: no exception, the next owner re-reads
+    member.checkpoint()  # refused while running (idle): nothing is polled and left unread
     member.step(max_records=40)  # accepted again: both batches' offsets go in one commit
     assert _committed(broker) == 80
+    refusals[0] = 1
+    while member.step(max_records=40):
+        pass
+    member.checkpoint(stopping=True, settle_s=1.0)  # refused once at a stop, then accepted
+    total = len(broker.messages("in"))
+    assert member.consumed == total == _committed(broker)
 
 
 def test_lost_partitions_and_their_assets_leave_the_pending_checkpoint() -> None:

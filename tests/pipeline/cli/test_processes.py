@@ -17,6 +17,7 @@ from edgewatch.pipeline.kafka.broker import EmbeddedBroker
 from edgewatch.pipeline.kafka.kafka_python import KafkaSink, ensure_topics, read_topic, wait_ready
 from edgewatch.producers.replay import replay
 from edgewatch.producers.simulated import FleetSpec, simulate_fleet
+from edgewatch.records import SensorRecord
 
 pytestmark = pytest.mark.integration
 EDGEWATCH = str(Path(sys.executable).with_name("edgewatch"))
@@ -87,31 +88,64 @@ def _member(bootstrap: str, topics: dict[str, str], group: str) -> subprocess.Po
     return subprocess.Popen(args, stderr=subprocess.PIPE, text=True, env=ENV)
 
 
-def test_two_members_stopped_one_after_the_other_both_exit_cleanly(
-    broker: EmbeddedBroker,
+def _fill(bootstrap: str, topic: str, records: list[SensorRecord]) -> None:
+    sink = KafkaSink(bootstrap)
+    replay(records, sink, topic)
+    sink.close()
+
+
+def _stop(members: list[subprocess.Popen[str]], gap_s: float) -> list[str]:
+    members[0].send_signal(signal.SIGTERM)
+    time.sleep(gap_s)
+    members[1].send_signal(signal.SIGTERM)
+    return [m.communicate(timeout=60)[1] for m in members]
+
+
+@pytest.mark.parametrize("gap_s", [0.0, 2.0], ids=["together", "two-seconds-apart"])
+def test_two_members_stopped_together_or_apart_exit_cleanly_and_the_group_goes_on(
+    broker: EmbeddedBroker, gap_s: float, request: pytest.FixtureRequest
 ) -> None:
     """The second stops while the group rebalances after the first, with work in hand: its last
-    commit may be refused, and it must still exit 0 (the next owner re-reads those records)."""
+    commit may be refused, and it must still exit 0 (the next owner re-reads those records).
+    Then a new member of the same group must get the partitions and process new records."""
+    if gap_s == 0.0 and isinstance(broker, EmbeddedBroker):
+        # tansu: when the group's leader leaves while another leave has started a rebalance,
+        # it keeps naming the departed leader, and a newcomer's SyncGroup never completes (about
+        # 1 run in 4 here; docs/architecture.md). Apache Kafka passes.
+        request.applymarker(pytest.mark.xfail(reason="embedded broker bug", strict=False))
     run = uuid.uuid4().hex[:8]
     topics = {"input": f"in-{run}", "detections": f"det-{run}", "dlq": f"dlq-{run}"}
     bootstrap = broker.bootstrap_servers
     ensure_topics(bootstrap, {topics["input"]: 4})
-    records = list(simulate_fleet(FleetSpec(assets=8, points=20_000)).records())
-    sink = KafkaSink(bootstrap)
-    replay(records, sink, topics["input"])
-    sink.close()
+    fleet = list(simulate_fleet(FleetSpec(assets=8, points=20_000)).records())
+    first, later = fleet[:120_000], fleet[120_000:124_000]
+    _fill(bootstrap, topics["input"], first)
     members = [_member(bootstrap, topics, f"g-{run}") for _ in range(2)]
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:  # both busy: each has written something
             time.sleep(0.5)
-            if len(read_topic(bootstrap, topics["detections"], timeout_s=5)) > 2_000:
+            if len(read_topic(bootstrap, topics["detections"], timeout_s=30)) > 2_000:
                 break
         time.sleep(2)
     finally:
-        members[0].send_signal(signal.SIGTERM)
-        time.sleep(2.0)
-        members[1].send_signal(signal.SIGTERM)
-        errs = [m.communicate(timeout=60)[1] for m in members]
+        errs = _stop(members, gap_s)
     assert [m.returncode for m in members] == [0, 0], errs
     assert not any("Traceback" in err for err in errs), errs
+
+    _fill(bootstrap, topics["input"], later)
+    topics["detections"] = f"det2-{run}"  # the newcomer's own, so reading it stays short
+    newcomer = _member(bootstrap, topics, f"g-{run}")
+    try:
+        # every new record, but the first seq_len - 1 of an asset whose state starts there
+        wanted = {(r.asset, r.seq) for r in later if r.seq >= later[0].seq + 9}
+        deadline = time.monotonic() + 120
+        seen: set[tuple[str, int]] = set()
+        while time.monotonic() < deadline and not wanted <= seen:
+            time.sleep(2)
+            out = read_topic(bootstrap, topics["detections"], timeout_s=30)
+            seen = {(d["asset"], d["seq"]) for d in (orjson.loads(m.value or b"") for m in out)}
+    finally:
+        newcomer.send_signal(signal.SIGTERM)
+        err = newcomer.communicate(timeout=60)[1]
+    assert wanted <= seen, f"the new member processed {len(wanted & seen)} of {len(wanted)}: {err}"
