@@ -67,8 +67,15 @@ class Receiver(ServedInThread):
         self.rejected = 0
         self._seen: set[str] = set()
         if out is not None and out.is_file():
-            for line in out.read_bytes().splitlines():
-                self._seen.add(str(orjson.loads(line).get("event_id")))
+            stored = out.read_bytes()
+            if stored and not stored.endswith(b"\n"):  # end a line cut short before appending
+                with out.open("ab") as f:
+                    f.write(b"\n")
+            for number, line in enumerate(stored.splitlines(), 1):
+                try:
+                    self._seen.add(str(orjson.loads(line).get("event_id")))
+                except (orjson.JSONDecodeError, AttributeError):  # e.g. cut short by a crash
+                    log.warning("%s, line %d: not an event; its id is not remembered", out, number)
         self._lock = threading.Lock()
 
     @property

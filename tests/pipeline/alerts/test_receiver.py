@@ -60,9 +60,14 @@ def test_seen_ids_survive_a_restart(tmp_path: Path) -> None:
     body = _bodies(1)[0]
     with Receiver(SECRET, out=out) as receiver:
         assert _post(receiver.url, body).text == "stored"
+    with out.open("ab") as f:
+        f.write(b'{"event_id": "cut-sh')  # a line a crash cut short does not stop a restart
     with Receiver(SECRET, out=out) as receiver:
         assert _post(receiver.url, body).text == "duplicate"
-    assert len(out.read_bytes().splitlines()) == 1
+        assert _post(receiver.url, _bodies(2)[1]).text == "stored"
+    lines = out.read_bytes().splitlines()
+    assert len(lines) == 3
+    assert orjson.loads(lines[-1])["kind"] == "updated"  # on a line of its own
 
 
 def _raw(receiver: Receiver, request: bytes, timeout: float = 10.0) -> bytes:
