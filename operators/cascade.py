@@ -89,6 +89,15 @@ class Cascade:
         return self.windows.warming
 
     @property
+    def unfit(self) -> int:
+        """Records so far of assets that lack a channel of the model."""
+        return self.windows.unfit
+
+    def take_unfit(self) -> dict[str, list[str]]:
+        """Assets newly found not to fit the model, with the channels each lacks."""
+        return self.windows.take_unfit()
+
+    @property
     def invocations(self) -> int:
         """Model calls (micro-batches) so far."""
         return self.scorer.invocations

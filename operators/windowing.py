@@ -7,6 +7,11 @@ numpy sliding window per asset, so per-window Python work stays out of the hot p
 missing a channel carries that channel's last value forward; until every channel has been seen,
 and until ``seq_len`` readings have arrived (unless ``pad_start``), the record is counted as
 warm-up and yields no window. ``stride`` emits a window every ``stride``-th record of an asset.
+
+Channel contract: an asset that has sent ``seq_len`` records and still lacks one of the model's
+channels does not fit the model. Its further records are counted in ``unfit`` (not warm-up),
+and the asset is reported once, with the channels it lacks, through `take_unfit`, so the member
+can say so instead of warming up forever.
 """
 
 from __future__ import annotations
@@ -89,10 +94,11 @@ class WindowBatch:
 
 
 class _AssetState:
-    __slots__ = ("count", "last", "tail")
+    __slots__ = ("count", "incomplete", "last", "tail")
 
     def __init__(self, seq_len: int, channels: int) -> None:
         self.count = 0  # readings appended
+        self.incomplete = 0  # records so far that left a channel never seen
         self.last = np.full(channels, np.nan)  # carried-forward values
         self.tail = np.empty((0, channels))  # the newest seq_len - 1 readings
 
@@ -121,6 +127,8 @@ class CountWindows:
         self.pad_start = pad_start
         self.states: dict[str, _AssetState] = {}
         self.warming = 0  # records that yielded no window (warm-up or stride)
+        self.unfit = 0  # records of assets that lack a model channel (see the module doc)
+        self._unfit_news: dict[str, list[str]] = {}  # newly unfit asset -> channels it lacks
 
     def __len__(self) -> int:
         return len(self.states)
@@ -129,6 +137,11 @@ class CountWindows:
         """Forget these assets (their partition moved away); they warm up again if they return."""
         for asset in assets:
             self.states.pop(asset, None)
+
+    def take_unfit(self) -> dict[str, list[str]]:
+        """Assets found not to fit since the last call, each with the channels it lacks."""
+        news, self._unfit_news = self._unfit_news, {}
+        return news
 
     def state_of(self, asset: str) -> dict[str, Any] | None:
         """The asset's state as JSON-ready values (None: no state), for `restore`."""
@@ -169,6 +182,18 @@ class CountWindows:
         order = np.argsort(where, kind="stable")
         return WindowBatch([batch[i] for i in where[order].tolist()], np.concatenate(views)[order])
 
+    def _incomplete(self, asset: str, state: _AssetState, n: int) -> int:
+        """Count ``n`` records that left a model channel unseen; how many of them are unfit."""
+        before = state.incomplete
+        state.incomplete += n
+        unfit = max(0, state.incomplete - max(before, self.seq_len))
+        if unfit:
+            self.unfit += unfit
+            lacking = [c for c, no in zip(self.channels, np.isnan(state.last), strict=True) if no]
+            if before < self.seq_len and lacking:  # newly unfit: report once
+                self._unfit_news[asset] = lacking
+        return unfit
+
     def _asset(self, asset: str, records: list[SensorRecord]) -> tuple[np.ndarray, np.ndarray]:
         """Which of ``records`` end a window (indices), and those windows."""
         seq_len, names = self.seq_len, self.channels
@@ -181,6 +206,7 @@ class CountWindows:
         state.last = rows[-1].copy()
         complete = ~np.isnan(rows).any(axis=1)  # once complete, carry-forward keeps it so
         start = int(np.argmax(complete)) if complete.any() else len(rows)
+        unfit = self._incomplete(asset, state, start) if start else 0
         rows = rows[start:]
         if state.count == 0 and self.pad_start and len(rows):
             state.tail = np.repeat(rows[:1], seq_len - 1, axis=0)
@@ -188,7 +214,7 @@ class CountWindows:
         full = np.vstack([state.tail, rows])
         counts = state.count + np.arange(1, len(rows) + 1)  # readings so far, at each row
         keep = np.flatnonzero((counts >= seq_len) & ((counts - seq_len) % self.stride == 0))
-        self.warming += len(records) - len(keep)
+        self.warming += len(records) - len(keep) - unfit
         state.count += len(rows)
         state.tail = full[len(full) - min(seq_len - 1, len(full)) :].copy()
         if not len(keep):

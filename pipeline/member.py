@@ -88,14 +88,14 @@ class Member:
             "incidents": self.tracker,
             "sequence": self.guard,
         }
-        self.consumed = self.invalid = self.detections = self.warmup = 0
+        self.consumed = self.invalid = self.detections = self.warmup = self.unfit = 0
         self.windows = self.woken = self.incidents_opened = 0
         self.confusion = Confusion()
         self.events = EventRecall()
         self.first_ms: int | None = None
         self.last_ms: int | None = None
-        # warming, model calls, gaps, model seconds, windows, seq restarts
-        self._seen: tuple[int, int, int, float, int, int] = (0, 0, 0, 0.0, 0, 0)
+        # warming, model calls, gaps, model seconds, windows, seq restarts, unfit
+        self._seen: tuple[int, int, int, float, int, int, int] = (0, 0, 0, 0.0, 0, 0, 0)
         self._partition_of: dict[str, TopicPartition] = {}
         #: per partition held, the offset after the last message processed: after a rebalance
         #: that leaves a partition here, the client re-reads it from the last commit
@@ -321,13 +321,25 @@ class Member:
         m.record_incidents(scored, incidents, self.tracker.open_incidents())
         d = self.detector
         g = self.guard
-        now = (d.warming, d.invocations, g.gaps, d.model_seconds, d.model_windows, g.restarts)
+        now = (
+            *(d.warming, d.invocations, g.gaps, d.model_seconds, d.model_windows),
+            *(g.restarts, d.unfit),
+        )
         m.warmup.inc(now[0] - self._seen[0])
         m.model_calls.inc(now[1] - self._seen[1])
         m.gaps.inc(now[2] - self._seen[2])
         m.model_seconds.inc(now[3] - self._seen[3])
         m.model_windows.inc(now[4] - self._seen[4])
         m.restarts.inc(now[5] - self._seen[5])
+        m.unfit.inc(now[6] - self._seen[6])
+        self.unfit += now[6] - self._seen[6]
+        for asset, lacking in d.take_unfit().items():
+            log.warning(
+                "asset=%r does not fit model %s: it lacks channel(s) %s, so its records are "
+                "counted as unfit (edgewatch_unfit_records_total) and not scored; use a model "
+                "trained on its channels (edgewatch train) or send them",
+                asset, self.outputs.model, ", ".join(lacking),
+            )  # fmt: skip
         self.warmup += now[0] - self._seen[0]
         self._seen = now
         if stamps.size:

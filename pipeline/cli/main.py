@@ -175,7 +175,8 @@ def run(
     ):
         console.print(f"member of group {k.group_id!r} on {k.input_topic!r}; metrics: {srv.url}")
         member.run(stop, k.poll_timeout_ms, k.max_poll_records)
-    console.print(f"stopped: {member.consumed:,} records, {member.detections:,} detections")
+    unfit = f", {member.unfit:,} unfit (channels the model lacks)" if member.unfit else ""
+    console.print(f"stopped: {member.consumed:,} records, {member.detections:,} detections{unfit}")
 
 
 @app.command()

@@ -43,6 +43,7 @@ class DemoResult:
     p99_ms: float
     assets: int
     warmup: int  # records that completed no window
+    unfit: int  # records of assets lacking a channel of the model
     wake_rate: float  # windows the gate woke the model for
     incidents: int  # incidents opened
     events_detected: int  # labelled anomaly segments detected / ended
@@ -121,6 +122,7 @@ def run_demo(
             p99_ms=stats.percentile(99) * 1000,
             assets=len(member.detector),
             warmup=member.warmup,
+            unfit=member.unfit,
             wake_rate=member.wake_rate,
             incidents=member.incidents_opened,
             events_detected=member.events.detected,
@@ -186,6 +188,7 @@ def summary_table(result: DemoResult) -> Table:
         ("invalid (DLQ)", f"{result.invalid:,}"),
         ("assets", f"{result.assets:,}"),
         ("warm-up records (no window yet)", f"{result.warmup:,}"),
+        ("unfit records (channels the model lacks)", f"{result.unfit:,}"),
         ("model woken for", f"{result.wake_rate:.1%} of windows"),
         ("detections", f"{result.detections:,}"),
         ("incidents opened", f"{result.incidents:,}"),

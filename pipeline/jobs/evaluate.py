@@ -42,6 +42,7 @@ class StreamResult:
     windows: int
     woken: int
     warmup: int
+    unfit: int
     records_per_s: float
 
     def as_dict(self) -> dict[str, Any]:
@@ -59,6 +60,7 @@ class StreamResult:
             "median_delay_ms": delays[len(delays) // 2] if delays else None,
             "windows": self.windows,
             "warmup_records": self.warmup,
+            "unfit_records": self.unfit,
             "records_per_s": round(self.records_per_s),
         }  # fmt: skip
 
@@ -91,6 +93,7 @@ def evaluate_stream(
         windows,
         woken,
         cascade.warming,
+        cascade.unfit,
         len(records) / elapsed if elapsed > 0 else 0.0,
     )
 

@@ -95,6 +95,11 @@ class PipelineMetrics:
             "rebalance, or between strides).",
             registry=r,
         )
+        self.unfit = Counter(
+            "edgewatch_unfit_records_total",
+            "Valid records of assets that lack a channel of the model (they get no window).",
+            registry=r,
+        )
         self.snapshots = Counter(
             "edgewatch_state_snapshots_total",
             "Per-asset state snapshots sent to the changelog topic.",

@@ -85,3 +85,36 @@ def test_a_window_batch_round_trips_through_its_windows(items: list[tuple[str, f
         assert again.prefilter is not None
         assert again.prefilter.tolist() == list(range(len(batch)))
     assert not again.audit.any()
+
+
+def _with(asset: str, seq: int, values: dict[str, float]) -> SensorRecord:
+    return SensorRecord(asset, seq, seq, values, "t")
+
+
+def test_an_asset_lacking_a_model_channel_is_unfit_not_warming_forever() -> None:
+    windows = CountWindows(["a", "b"], seq_len=3)
+    fits = [_with("ok", s, {"a": 1.0, "b": 2.0}) for s in range(10)]
+    lacks = [_with("half", s, {"a": 1.0, "extra": 5.0}) for s in range(10)]
+    none = [_with("other", s, {"rpm": 1.0}) for s in range(4)]
+    out = windows.process(fits + lacks + none)
+    assert {r.asset for r in out.records} == {"ok"}
+    # 3 records of grace each (a channel may come in a record of its own), the rest unfit
+    assert windows.unfit == (10 - 3) + (4 - 3)
+    assert windows.warming == 2 + 3 + 3  # "ok" warms up 2; the others' grace
+    assert windows.take_unfit() == {"half": ["b"], "other": ["a", "b"]}
+    assert windows.take_unfit() == {}  # reported once
+    windows.process([_with("half", 10, {"a": 1.0})])
+    assert windows.take_unfit() == {}
+    assert windows.unfit == 9
+
+
+@given(st.lists(st.tuples(st.sampled_from("xy"), st.sampled_from(["a", "b", "ab"])), max_size=60))
+def test_every_record_is_a_window_warm_up_or_unfit(items: list[tuple[str, str]]) -> None:
+    windows = CountWindows(["a", "b"], seq_len=3)
+    seqs: dict[str, int] = {}
+    records = []
+    for asset, channels in items:
+        seqs[asset] = seqs.get(asset, -1) + 1
+        records.append(_with(asset, seqs[asset], dict.fromkeys(channels, 1.0)))
+    out = windows.process(records)
+    assert len(out) + windows.warming + windows.unfit == len(records)

@@ -191,6 +191,26 @@ def test_assets_beyond_the_cap_go_to_the_dlq_and_the_member_keeps_going() -> Non
     assert len(broker.messages("dlq")) == 5
 
 
+def test_an_asset_the_model_does_not_fit_is_named_once_and_counted(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    broker = MemoryBroker()
+    for seq in range(20):
+        record = SensorRecord("rig-7", 1_000 + seq, seq, {"temp": 1.0, "rpm": 2.0}, "plant")
+        broker.append("in", b"rig-7", encode_record(record))
+    member = _member(broker, emit_all=True)
+    with caplog.at_level("WARNING"):
+        member.step(max_records=10)
+        member.step(max_records=10)
+    warnings = [r.getMessage() for r in caplog.records if "does not fit" in r.getMessage()]
+    assert len(warnings) == 1
+    assert "asset='rig-7' does not fit model spike" in warnings[0]
+    assert "lacks channel(s) p," in warnings[0]
+    assert member.unfit == 20 - 3  # seq_len records of grace, then unfit
+    assert member.metrics.unfit._value.get() == 17
+    assert broker.messages("det") == []
+
+
 def test_the_gate_skips_windows_and_skipped_windows_are_decided_normal() -> None:
     broker = MemoryBroker()
     _feed(broker, 400, spike_at=350)
