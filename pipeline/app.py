@@ -18,6 +18,7 @@ from edgewatch.pipeline.kafka.confluent import ConfluentSink, ConfluentSource
 from edgewatch.pipeline.kafka.kafka_python import KafkaSink, KafkaSource, ensure_topics, read_topic
 from edgewatch.pipeline.member import Member, Topics
 from edgewatch.pipeline.metrics.registry import PipelineMetrics
+from edgewatch.pipeline.outputs import TeeSink
 from edgewatch.pipeline.settings import (
     DetectorSettings,
     IncidentSettings,
@@ -206,7 +207,9 @@ def open_member(settings: Settings, bootstrap_servers: str) -> Iterator[Member]:
     with ExitStack() as stack:
         source = make_source(k, bootstrap_servers, k.group_id, "edgewatch-member")
         stack.callback(source.close)
-        sink = make_sink(k, bootstrap_servers, "edgewatch-member")
+        sink: MessageSink = make_sink(k, bootstrap_servers, "edgewatch-member")
+        if settings.out is not None:
+            sink = TeeSink(sink, settings.out, (k.detections_topic, k.incidents_topic))
         stack.callback(sink.close)
         member = Member(
             source,

@@ -347,11 +347,25 @@ class Member:
         m.assets.set(len(self.detector))
         self.last_ms = done_ms
 
-    def run(self, stop: threading.Event, poll_timeout_ms: int, max_records: int) -> None:
-        """Process batches until ``stop`` is set; the batch in hand is always finished first."""
+    def run(
+        self,
+        stop: threading.Event,
+        poll_timeout_ms: int,
+        max_records: int,
+        until_idle_s: float | None = None,
+    ) -> None:
+        """Process batches until ``stop`` is set, or (``until_idle_s``) until the member has held
+        partitions for that long with no message arriving and no change of assignment; the batch
+        in hand is always finished and everything processed committed first."""
         next_lag = 0.0
+        active, assignment = time.monotonic(), self._assignment
         while not stop.is_set():
-            self.step(poll_timeout_ms, max_records)
+            busy = self.step(poll_timeout_ms, max_records)
+            if busy or self._assignment != assignment or not assignment:
+                active, assignment = time.monotonic(), self._assignment
+            elif until_idle_s is not None and time.monotonic() - active >= until_idle_s:
+                log.info("input idle for %.1f s: stopping", until_idle_s)
+                break
             if time.monotonic() >= next_lag:
                 lag = self.source.lag()
                 if lag is not None:

@@ -1,17 +1,24 @@
 """`Outputs`: what a member sends for a batch, and where: detections, incident events, dead
-letters. Each goes to its own topic, keyed by asset (dead letters by their original key)."""
+letters. Each goes to its own topic, keyed by asset (dead letters by their original key).
+
+`TeeSink` also appends the messages of chosen topics to a JSON-lines file (``run --out``): each
+line is the message as its topic carries it, and the file is flushed whenever the sink is, so
+before any offset is committed. After a crash the file may hold a duplicate or two (same ids),
+never a gap."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from edgewatch.detections import DLQ_KEY_BYTES, Detection, dlq_message
-from edgewatch.errors import RecordError
+from edgewatch.errors import ConfigError, RecordError
 from edgewatch.incidents import IncidentEvent
 from edgewatch.operators import Scored
 from edgewatch.transport import Message, MessageSink
 
-__all__ = ["Outputs", "Topics"]
+__all__ = ["Outputs", "TeeSink", "Topics"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,3 +68,32 @@ class Outputs:
         value = dlq_message(exc, m.value, m.topic, m.partition, m.offset)
         key = m.key if m.key is None or len(m.key) <= DLQ_KEY_BYTES else m.key[:DLQ_KEY_BYTES]
         self.sink.send(self.topics.dlq, key, value)
+
+
+class TeeSink:
+    """A `MessageSink` that sends through ``inner`` and appends the values of ``topics`` to
+    ``path``, one per line."""
+
+    def __init__(self, inner: MessageSink, path: Path, topics: Iterable[str]) -> None:
+        self.inner, self.path, self.topics = inner, path, frozenset(topics)
+        try:
+            self._file = path.open("ab")
+        except OSError as exc:
+            raise ConfigError.invalid(
+                "--out", f"must be a writable file ({exc})", str(path)
+            ) from exc
+
+    def send(
+        self, topic: str, key: bytes | None, value: bytes, partition: int | None = None
+    ) -> None:
+        self.inner.send(topic, key, value, partition)
+        if topic in self.topics:
+            self._file.write(value + b"\n")
+
+    def flush(self, timeout_s: float = 30.0) -> None:
+        self.inner.flush(timeout_s)
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+        self.inner.close()

@@ -158,6 +158,9 @@ class Settings(BaseSettings):
     emit: Literal["anomalies", "all"] = Field(
         "anomalies", description="write a detection for anomalous records only, or for all"
     )
+    out: Path | None = Field(
+        None, description="also append detections and incident events to this JSON-lines file"
+    )
     data_dir: Path | None = Field(
         None, description="where data sets live (EDGEWATCH_DATA_DIR); unset = the user data dir"
     )

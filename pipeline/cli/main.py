@@ -127,12 +127,24 @@ def run(
     audit_every: Annotated[
         int | None, typer.Option(help="Also wake every N-th window the gate skips.")
     ] = None,
+    until_idle: Annotated[
+        float | None,
+        typer.Option(
+            min=0.1,
+            help="Stop (exit 0, all committed) once the member's partitions have brought no "
+            "record for this many seconds.",
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Also append detections and incident events to this JSON-lines file."),
+    ] = None,
     metrics_port: MetricsPortOpt = None,
     config: ConfigOpt = None,
     log_level: LogOpt = None,
 ) -> None:
-    """Run one consumer-group member until SIGTERM or Ctrl-C (the batch in hand is finished and
-    everything processed is committed first)."""
+    """Run one consumer-group member until SIGTERM or Ctrl-C, or until the input is idle
+    (--until-idle); the batch in hand is finished and everything processed is committed first."""
     from edgewatch.pipeline.app import ensure_member_topics, open_member
     from edgewatch.pipeline.metrics.registry import MetricsServer
 
@@ -158,6 +170,7 @@ def run(
         kafka=kafka,
         detector=detector,
         emit=emit,
+        out=out,
         metrics_port=metrics_port,
         log_level=log_level,
     )
@@ -174,7 +187,7 @@ def run(
         MetricsServer(member.metrics.registry, settings.metrics_host, settings.metrics_port) as srv,
     ):
         console.print(f"member of group {k.group_id!r} on {k.input_topic!r}; metrics: {srv.url}")
-        member.run(stop, k.poll_timeout_ms, k.max_poll_records)
+        member.run(stop, k.poll_timeout_ms, k.max_poll_records, until_idle)
     unfit = f", {member.unfit:,} unfit (channels the model lacks)" if member.unfit else ""
     console.print(f"stopped: {member.consumed:,} records, {member.detections:,} detections{unfit}")
 

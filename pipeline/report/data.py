@@ -94,7 +94,7 @@ def _detection(raw: bytes, where: str) -> dict[str, Any]:
     except orjson.JSONDecodeError as exc:
         raise ConfigError(f"{where}: a message is not JSON ({exc})") from exc
     missing = [name for name in _DETECTION_FIELDS if not isinstance(obj, dict) or name not in obj]
-    if missing:
+    if missing and not (isinstance(obj, dict) and "event_id" in obj and "kind" in obj):
         raise ConfigError(
             f"{where}: a message lacks {', '.join(missing)}; is it a detections topic or file? "
             "(records go to --records)"
@@ -116,6 +116,8 @@ def load_run(
     sources: set[str] = set()
     for stamp, raw in _messages(run, bootstrap):
         d = _detection(raw, run)
+        if "event_id" in d and "kind" in d:  # an incident event (run --out files hold both)
+            continue
         if assets and not any(fnmatch.fnmatchcase(d["asset"], p) for p in assets):
             continue
         rows[d["asset"]].append(d)

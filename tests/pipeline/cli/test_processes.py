@@ -148,3 +148,39 @@ def test_two_members_stopped_together_or_apart_exit_cleanly_and_the_group_goes_o
         # newcomer's SyncGroup never completes (docs/architecture.md). Apache Kafka must pass.
         pytest.xfail("the embedded broker kept a departed leader (a known tansu bug)")
     assert wanted <= seen, f"the new member processed {len(wanted & seen)} of {len(wanted)}: {err}"
+
+
+def test_run_until_idle_exits_by_itself_and_writes_every_output_to_a_file(
+    broker: EmbeddedBroker, tmp_path: Path
+) -> None:
+    run = uuid.uuid4().hex[:8]
+    topics = {"input": f"in-{run}", "detections": f"det-{run}", "dlq": f"dlq-{run}"}
+    bootstrap = broker.bootstrap_servers
+    ensure_topics(bootstrap, {topics["input"]: 2})
+    records = list(simulate_fleet(FleetSpec(assets=2, points=3_000)).records())
+    _fill(bootstrap, topics["input"], records)
+    out = tmp_path / "run.jsonl"
+
+    def until_idle() -> subprocess.CompletedProcess[str]:
+        args = [EDGEWATCH, "run", "-b", bootstrap, "--input-topic", topics["input"]]
+        args += ["--detections-topic", topics["detections"], "--dlq-topic", topics["dlq"]]
+        args += ["--incidents-topic", f"inc-{run}", "--group-id", f"g-{run}", "--emit", "all"]
+        args += ["--metrics-port", "0", "--until-idle", "3", "--out", str(out)]
+        return subprocess.run(args, capture_output=True, text=True, timeout=180, env=ENV)
+
+    first = until_idle()
+    assert first.returncode == 0, first.stderr
+    lines = [orjson.loads(line) for line in out.read_bytes().splitlines()]
+    detections = [d for d in lines if "event_id" not in d]
+    incidents = [e for e in lines if "event_id" in e]
+    assert sorted((d["asset"], d["seq"]) for d in detections) == sorted(
+        (r.asset, r.seq) for r in records if r.seq >= 9
+    )
+    assert incidents
+    assert {e["event_id"] for e in incidents} == {
+        orjson.loads(m.value or b"")["event_id"] for m in read_topic(bootstrap, f"inc-{run}")
+    }
+    again = until_idle()  # everything was committed: nothing is processed twice
+    assert again.returncode == 0, again.stderr
+    assert "stopped: 0 records" in again.stderr
+    assert len(out.read_bytes().splitlines()) == len(lines)
