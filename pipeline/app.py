@@ -155,6 +155,7 @@ def build_cascade(cfg: DetectorSettings, model: OnnxModel) -> Cascade:
         relearn_after=cfg.relearn_after,
         wake_rate=cfg.wake_rate,
         audit_every=cfg.audit_every,
+        calibration=cfg.calibration,
         hold=cfg.hold,
         stride=cfg.stride,
         batch_size=cfg.batch_size,

@@ -84,6 +84,9 @@ class DetectorSettings(BaseModel):
         None, gt=0.0, le=1.0, description="target share of windows that wake the model; unset = all"
     )
     audit_every: int = Field(0, ge=0, description="wake every N-th skipped window (0 = never)")
+    calibration: int = Field(
+        5_000, ge=1, description="windows the gate wakes for while it learns its threshold"
+    )
     hold: int = Field(100, ge=0, description="windows an asset stays woken after a detection")
     stride: int = Field(1, ge=1)
     batch_size: int = Field(256, ge=1, le=65_536, description="model micro-batch")

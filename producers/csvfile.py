@@ -5,19 +5,24 @@
   ISO 8601 text (naive = UTC) or epoch seconds or milliseconds, detected from the first chunk
   unless ``timestamp_unit`` is given;
 - values: the columns given, else every column whose cells are mostly numbers (in the first
-  chunk) but the timestamp, asset and label ones and unnamed index columns; a cell that is not a
-  number is an error naming its line, an empty cell leaves that channel out of the record;
+  chunk) but the timestamp, asset and label ones, unnamed index columns, columns named like
+  ground truth (label, anomaly, is_anomaly, outlier, target, fault, failure, ...) and
+  ``ignore_columns``; a cell that is not a number is an error naming its line, an empty cell
+  leaves that channel out of the record;
 - asset: from a column, else a constant (default: the file name without extension);
 - labels: a 0/1 column, or [start, end] windows from a JSON or CSV file, or none.
 
-``seq`` counts the records of each asset in file order from 0.
+``seq`` counts the records of each asset in file order from 0. `CsvFolder` replays every CSV
+under a folder, each file's asset named by its path relative to the folder, without extension
+(so ``a/1.csv`` and ``b/1.csv`` stay two assets), merged in event-time order.
 """
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -38,9 +43,14 @@ from edgewatch.producers.tables import (
 )
 from edgewatch.records import SensorRecord
 
-__all__ = ["CsvSource"]
+__all__ = ["CsvFolder", "CsvSource", "open_csv"]
 
 _TIME_NAMES = ("ts", "timestamp", "time", "datetime", "date")
+#: Column names that hold ground truth, never a sensor channel (compared lower-case, stripped).
+LABEL_NAMES = frozenset(
+    {"label", "labels", "anomaly", "anomalies", "is_anomaly", "anomalous", "outlier",
+     "is_outlier", "target", "fault", "failure", "attack", "class", "y", "ground_truth"}
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +64,7 @@ class CsvSource:
     label_column: str | None = None
     windows: Path | None = None
     delimiter: str | None = None
+    ignore_columns: tuple[str, ...] = ()
     source: str = "csv"
     chunk_rows: int = 50_000
 
@@ -63,7 +74,7 @@ class CsvSource:
 
     def records(self) -> Iterator[SensorRecord]:
         if not self.path.is_file():
-            raise DataError(f"{self.path} does not exist")
+            raise DataError(f"{self.path} does not exist or is not a file")
         windows = load_windows(self.windows) if self.windows is not None else None
         sep = self.delimiter or sniff_delimiter(self.path)
         reader = pd.read_csv(self.path, sep=sep, chunksize=self.chunk_rows, low_memory=False)
@@ -102,12 +113,13 @@ class CsvSource:
                 "name it with --timestamp-column",
                 line=1,
             )
-        skip = {ts_column, self.asset_column, self.label_column}
+        skip = {ts_column, self.asset_column, self.label_column, *self.ignore_columns}
         columns = self.columns or tuple(
             c
             for c in header
             if c not in skip
             and c.strip()
+            and c.strip().lower() not in LABEL_NAMES
             and not c.startswith("Unnamed:")
             and is_mostly_numeric(chunk[c])
         )
@@ -172,3 +184,37 @@ class _Plan:
     ts_column: str
     unit: TimeUnit
     columns: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CsvFolder:
+    """Every ``*.csv`` under ``folder`` (recursively, in name order), read as ``like`` reads a
+    file; records of all files merged in event-time order."""
+
+    folder: Path
+    like: CsvSource
+
+    def files(self) -> list[Path]:
+        found = sorted(p for p in self.folder.rglob("*.csv") if p.is_file())
+        if not found:
+            raise DataError(f"{self.folder} holds no .csv file")
+        return found
+
+    def _source(self, path: Path) -> CsvSource:
+        asset = self.like.asset
+        if asset is None and self.like.asset_column is None:
+            asset = path.relative_to(self.folder).with_suffix("").as_posix()
+        return replace(self.like, path=path, asset=asset)
+
+    def total(self) -> int:
+        return sum(self._source(p).total() for p in self.files())
+
+    def records(self) -> Iterator[SensorRecord]:
+        streams = [self._source(p).records() for p in self.files()]
+        yield from heapq.merge(*streams, key=lambda r: r.ts)
+
+
+def open_csv(path: Path, **options: object) -> CsvSource | CsvFolder:
+    """A CSV file, or every CSV under a folder, with the `CsvSource` options."""
+    source = CsvSource(path=path, **options)  # type: ignore[arg-type]
+    return CsvFolder(path, source) if path.is_dir() else source

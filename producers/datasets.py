@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from edgewatch.errors import ConfigError
 from edgewatch.producers.cmapss import FD001, Split
-from edgewatch.producers.csvfile import CsvSource
+from edgewatch.producers.csvfile import open_csv
 from edgewatch.producers.metropt import metropt
 from edgewatch.producers.simulated import FleetSpec, SimSplit, simulate_fleet, split_bounds
 from edgewatch.records import SensorRecord
@@ -80,8 +80,8 @@ def open_dataset(name: str, path: Path | None, data_dir: Path, **options: Any) -
         return _Simulated(FleetSpec(**options), part)
     if name == "csv":
         if path is None:
-            raise ConfigError("replay csv needs --path FILE")
-        return CsvSource(path=path, **options)
+            raise ConfigError("replay csv needs --path FILE or FOLDER")
+        return open_csv(path, **options)
     if name not in FOLDERS:
         raise ConfigError.invalid("DATASET", f"must be one of: {', '.join(DATASETS)}", name)
     folder = path or data_dir / FOLDERS[name]

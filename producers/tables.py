@@ -59,12 +59,14 @@ def sniff_delimiter(path: Path, sample_bytes: int = 65_536) -> str:
 
 
 def count_lines(path: Path, block: int = 1 << 20) -> int:
-    """Newline-terminated lines in the file (fast: no parsing)."""
-    total = 0
+    """Lines in the file, the last one counted whether or not a newline ends it (fast: no
+    parsing). Blank lines count too: a count for progress, not for records."""
+    total, last = 0, b"\n"
     with path.open("rb") as handle:
         while chunk := handle.read(block):
             total += chunk.count(b"\n")
-    return total
+            last = chunk[-1:]
+    return total + (last != b"\n")
 
 
 def detect_time_unit(values: pd.Series) -> TimeUnit:

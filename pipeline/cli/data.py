@@ -64,7 +64,12 @@ _APPLIES_TO: dict[str, tuple[str, ...]] = {
     "asset": ("csv",),
     "label_column": ("csv",),
     "delimiter": ("csv",),
+    "ignore_columns": ("csv",),
 }
+
+
+def _names(text: str | None) -> tuple[str, ...] | None:
+    return tuple(c.strip() for c in text.split(",")) if text else None
 
 
 def _data_dir(settings: Settings) -> Path:
@@ -104,6 +109,9 @@ def replay(
     asset: Annotated[str | None, Opt(help="csv: one asset id for every row.")] = None,
     label_column: Annotated[str | None, Opt(help="csv: 0/1 label column.")] = None,
     delimiter: Annotated[str | None, Opt(help="csv: delimiter (default: detect).")] = None,
+    ignore_columns: Annotated[
+        str | None, Opt(help="csv: columns that are never channels, comma-separated.")
+    ] = None,
     metrics_port: MetricsPortOpt = None,
     config: ConfigOpt = None,
     log_level: LogOpt = None,
@@ -119,11 +127,12 @@ def replay(
         "windows": windows,
         "timestamp_column": timestamp_column,
         "timestamp_unit": timestamp_unit,
-        "columns": tuple(c.strip() for c in columns.split(",")) if columns else None,
+        "columns": _names(columns),
         "asset_column": asset_column,
         "asset": asset,
         "label_column": label_column,
         "delimiter": delimiter,
+        "ignore_columns": _names(ignore_columns),
     }
     options = {name: value for name, value in given.items() if value is not None}
     for name in options:

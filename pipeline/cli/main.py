@@ -174,6 +174,11 @@ def run(
         metrics_port=metrics_port,
         log_level=log_level,
     )
+    if prefilter is not None and settings.detector.wake_rate is None:
+        raise ConfigError(
+            "--prefilter chooses the statistical prefilter of the gate, and the gate is off "
+            "without --wake-rate: add --wake-rate R (e.g. 0.3), or drop --prefilter"
+        )
     k = settings.kafka
     if k.bootstrap_servers is None:
         raise ConfigError(

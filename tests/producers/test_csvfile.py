@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from edgewatch.errors import DataError
-from edgewatch.producers.csvfile import CsvSource
+from edgewatch.producers.csvfile import CsvFolder, CsvSource, open_csv
 
 T0 = 1_704_067_200_000  # 2024-01-01T00:00:00Z
 
@@ -171,3 +171,36 @@ def test_errors_in_later_chunks_report_the_file_line(tmp_path: Path) -> None:
 
 def test_total_counts_data_rows(tmp_path: Path) -> None:
     assert CsvSource(_write(tmp_path, "ts,temp\n1,2\n3,4\n")).total() == 2
+
+
+def test_label_named_and_ignored_columns_never_become_channels(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "timestamp,temp,anomaly,Is_Anomaly,mode,rpm\n"
+        "1704067200,1,0,0,3,900\n1704067201,2,1,1,3,901\n",
+    )
+    records = list(CsvSource(path, ignore_columns=("mode",)).records())
+    assert [r.values for r in records] == [
+        {"temp": 1.0, "rpm": 900.0},
+        {"temp": 2.0, "rpm": 901.0},
+    ]
+
+
+def test_a_folder_replays_every_csv_with_assets_named_by_relative_path(tmp_path: Path) -> None:
+    for folder, start in (("a", 0), ("b", 1)):
+        (tmp_path / folder).mkdir()
+        rows = "".join(f"{1704067200 + start + 2 * i},{i}\n" for i in range(3))
+        _write(tmp_path / folder, "timestamp,value\n" + rows, "1.csv")
+    source = open_csv(tmp_path)
+    assert isinstance(source, CsvFolder)
+    records = list(source.records())
+    assert source.total() == 6
+    assert [(r.asset, r.seq) for r in records] == [
+        ("a/1", 0), ("b/1", 0), ("a/1", 1), ("b/1", 1), ("a/1", 2), ("b/1", 2),
+    ]  # fmt: skip
+    assert [r.ts for r in records] == sorted(r.ts for r in records)
+
+
+def test_an_empty_folder_says_so(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r"no \.csv file"):
+        list(open_csv(tmp_path).records())

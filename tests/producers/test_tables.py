@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from edgewatch.errors import DataError
-from edgewatch.producers.tables import in_windows, load_windows
+from edgewatch.producers.tables import count_lines, in_windows, load_windows
 
 pairs = st.lists(st.tuples(st.integers(0, 1000), st.integers(0, 200)), max_size=8)
 
@@ -34,3 +34,15 @@ def test_bad_json_windows(tmp_path: Path) -> None:
     path.write_text('{"start": 1}')
     with pytest.raises(DataError, match="list of \\[start, end\\] pairs"):
         load_windows(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "lines"),
+    [(b"", 0), (b"a\n", 1), (b"a", 1), (b"h\n1\n2", 3), (b"h\n1\n2\n", 3)],
+)
+def test_count_lines_counts_a_last_line_without_newline(
+    tmp_path: Path, text: bytes, lines: int
+) -> None:
+    path = tmp_path / "f.csv"
+    path.write_bytes(text)
+    assert count_lines(path, block=2) == lines

@@ -87,3 +87,10 @@ def test_replay_dry_run_writes_valid_records() -> None:
     lines = result.stdout.splitlines()
     assert len(lines) == 7
     assert [decode_record(line).asset for line in lines[:5]] == [f"sim-{i:03d}" for i in range(5)]
+
+
+def test_prefilter_without_wake_rate_is_an_error_that_says_why() -> None:
+    result = _run("run", "-b", "127.0.0.1:1", "--prefilter", "hst")
+    assert result.returncode == 2
+    assert "--wake-rate" in result.stderr
+    assert "Traceback" not in result.stderr
