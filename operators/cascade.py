@@ -1,10 +1,10 @@
 """`Cascade`: the detector the pipeline runs, composed of the small operators.
 
-records -> `CountWindows` -> `CardScaler` -> `Prefilter` -> `Gate` -> `ModelScorer` (woken
-windows only) -> `Threshold` -> `Explain` -> one `Scored` per window. With the gate off the
-prefilter is skipped and every window is woken. Records that complete no window yet (an asset's
-warm-up, or between strides) yield nothing and are counted in ``windows.warming``. `from_card`
-builds one from a model card and a scoring function.
+records -> `CountWindows` -> `CardScaler` (or `AssetScaler`) -> `Prefilter` -> `Gate` ->
+`ModelScorer` (woken windows only) -> `Threshold` -> `Explain` -> one `Scored` per window. With
+the gate off the prefilter is skipped and every window is woken. Records that complete no window
+yet (an asset's warm-up, or between strides) yield nothing and are counted in
+``windows.warming``. `from_card` builds one from a model card and a scoring function.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from edgewatch.errors import StateError
+from edgewatch.errors import ConfigError, StateError
+from edgewatch.operators.assetscaler import AssetScaler
 from edgewatch.operators.base import Scored
 from edgewatch.operators.explain import Explain
 from edgewatch.operators.gate import Gate
@@ -31,7 +32,7 @@ class Cascade:
     def __init__(
         self,
         windows: CountWindows,
-        scaler: CardScaler,
+        scaler: CardScaler | AssetScaler,
         prefilter: Prefilter,
         gate: Gate,
         scorer: ModelScorer,
@@ -58,6 +59,7 @@ class Cascade:
         batch_size: int = 256,
         threshold: float | None = None,
         top_channels: int = 3,
+        scaling: str = "card",
         seed: int = 42,
     ) -> Cascade:
         """``threshold`` None = the card's (chosen on validation when the model was trained)."""
@@ -65,7 +67,7 @@ class Cascade:
         gate = Gate(wake_rate, audit_every, calibration, hold)
         return cls(
             CountWindows(channels, int(card["seq_len"]), stride),
-            CardScaler(card["scaling"]),
+            _scaler(scaling, card, len(channels)),
             Prefilter(
                 make_detector(prefilter, channels, seed),
                 channels,
@@ -120,6 +122,8 @@ class Cascade:
         """Drop the state of ``assets`` (their partitions moved to another member)."""
         assets = list(assets)
         self.windows.evict(assets)
+        if isinstance(self.scaler, AssetScaler):
+            self.scaler.evict(assets)
         self.prefilter.evict(assets)
         self.gate.evict(assets)
 
@@ -127,11 +131,14 @@ class Cascade:
         """The asset's state in every stage that keeps some, JSON-ready (None: no state)."""
         if asset not in self.windows.states:
             return None
-        return {
+        saved = {
             "windows": self.windows.state_of(asset),
             "prefilter": self.prefilter.state_of(asset),
             "gate": self.gate.state_of(asset),
         }
+        if isinstance(self.scaler, AssetScaler):
+            saved["scaler"] = self.scaler.state_of(asset)
+        return saved
 
     def restore(self, asset: str, saved: Mapping[str, Any]) -> None:
         """Take up the asset's state from `state_of`; `StateError` (and no state) if it does not
@@ -147,6 +154,9 @@ class Cascade:
                 self.prefilter.restore(asset, prefilter)
             if gate is not None:
                 self.gate.restore(asset, gate)
+            scaler = saved.get("scaler")
+            if isinstance(self.scaler, AssetScaler) and scaler is not None:
+                self.scaler.restore(asset, scaler)
         except StateError:
             self.evict([asset])
             raise
@@ -173,3 +183,12 @@ class Cascade:
 
     def process(self, batch: list[SensorRecord]) -> list[Scored]:
         return self.submit(batch)()
+
+
+def _scaler(scaling: str, card: Mapping[str, Any], channels: int) -> CardScaler | AssetScaler:
+    """``card``: the card's training statistics; ``asset``: each asset's own (`AssetScaler`)."""
+    if scaling == "card":
+        return CardScaler(card["scaling"])
+    if scaling == "asset":
+        return AssetScaler(channels)
+    raise ConfigError.invalid("scaling", "must be 'card' or 'asset'", scaling)

@@ -161,6 +161,7 @@ def build_cascade(cfg: DetectorSettings, model: OnnxModel) -> Cascade:
         batch_size=cfg.batch_size,
         threshold=cfg.threshold,
         top_channels=cfg.top_channels,
+        scaling=cfg.scaling,
     )
 
 

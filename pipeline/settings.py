@@ -75,6 +75,11 @@ class DetectorSettings(BaseModel):
         description="model card (.json) or a shipped name (simulated, fd001); unset = simulated",
     )
     threshold: float | None = Field(None, description="unset = the card's validation threshold")
+    scaling: Literal["card", "asset"] = Field(
+        "card",
+        description="scale readings by the card's training statistics, or by each asset's own "
+        "(learned online; for sensors in other units than the model was trained on)",
+    )
     prefilter: Literal["ewzscore", "hst", "gaussian"] = "ewzscore"
     learn: Literal["all", "normal"] = Field(
         "normal", description="prefilter learns every window, or only those the gate skips"
