@@ -106,21 +106,21 @@ def replay(
         raise ConfigError.invalid("speedup", "must be a positive factor", speedup)
     if rate is not None and speedup is not None:
         raise ConfigError("choose one pacing: --rate (records/s) or --speedup (event time)")
-    start = now()
+    started = anchor = now()  # anchor: where the schedule starts, moved after a stall
+    paced = rate is not None or speedup is not None
     first_ts: int | None = None
     sent = 0
     stopped = False
     for record in records:
         if rate is not None:
-            due = start + sent / rate
+            due = anchor + sent / rate
         elif speedup is not None:
             first_ts = record.ts if first_ts is None else first_ts
-            due = start + (record.ts - first_ts) / 1000.0 / speedup
+            due = anchor + (record.ts - first_ts) / 1000.0 / speedup
         else:
-            due = start
-        behind = now() - due
-        if behind > max_behind_s:  # forgive the debt: no burst above the asked pace
-            start += behind
+            due = anchor
+        if paced and (behind := now() - due) > max_behind_s:  # no burst above the asked pace
+            anchor += behind
             due += behind
         if not _wait(due, stop, now, sleep):
             stopped = True
@@ -132,7 +132,7 @@ def replay(
     sink.flush()
     if on_progress is not None:
         on_progress(sent)
-    return ReplayStats(sent=sent, elapsed_s=now() - start, stopped=stopped)
+    return ReplayStats(sent=sent, elapsed_s=now() - started, stopped=stopped)
 
 
 def _wait(

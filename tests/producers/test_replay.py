@@ -70,6 +70,20 @@ def test_a_late_start_never_bursts_above_the_rate() -> None:
     assert (len(steady) - 1) / (steady[-1] - steady[0]) == pytest.approx(1_000, rel=0.01)
 
 
+def test_elapsed_time_is_the_whole_replay_paced_or_not() -> None:
+    clock = FakeClock()
+    sink = MemoryBroker().sink()
+    real_send = sink.send
+
+    def slow_send(topic: str, key: bytes | None, value: bytes) -> None:
+        clock.t += 0.01  # each send takes 10 ms
+        real_send(topic, key, value)
+
+    sink.send = slow_send  # type: ignore[method-assign]
+    stats = replay(_records(300), sink, "in", now=clock.now, sleep=clock.sleep)
+    assert stats.elapsed_s == pytest.approx(3.0)
+
+
 def test_stop_flushes_what_was_sent() -> None:
     broker = MemoryBroker()
     stop = threading.Event()
