@@ -105,10 +105,10 @@ class AssetScaler:
         where, width = f"scaler state of {asset!r}", self.channels
         stats = _Stats(width)
         stats.n = snap.integer(saved, "n", where)
-        center, scale = snap.reading(saved, "center", where), snap.reading(saved, "scale", where)
-        if len(center) != width or len(scale) != width or not all(s > 0 for s in scale):
-            raise StateError(f"{where}: center and scale must hold {width} values, scale > 0")
-        stats.center, stats.scale = np.array(center), np.array(scale)
+        stats.center = np.array(snap.reading(saved, "center", where, width, missing=False))
+        stats.scale = np.array(snap.reading(saved, "scale", where, width, missing=False))
+        if not (stats.scale > 0).all():
+            raise StateError(f"{where}.scale must hold positive numbers")
         rows = snap.rows(saved, "buffer", where, width, self.learn)
         stats.buffer = [np.array(row) for row in rows]
         self.stats[asset] = stats

@@ -122,8 +122,7 @@ class Cascade:
         """Drop the state of ``assets`` (their partitions moved to another member)."""
         assets = list(assets)
         self.windows.evict(assets)
-        if isinstance(self.scaler, AssetScaler):
-            self.scaler.evict(assets)
+        self.scaler.evict(assets)
         self.prefilter.evict(assets)
         self.gate.evict(assets)
 
@@ -131,14 +130,12 @@ class Cascade:
         """The asset's state in every stage that keeps some, JSON-ready (None: no state)."""
         if asset not in self.windows.states:
             return None
-        saved = {
+        return {
             "windows": self.windows.state_of(asset),
+            "scaler": self.scaler.state_of(asset),
             "prefilter": self.prefilter.state_of(asset),
             "gate": self.gate.state_of(asset),
         }
-        if isinstance(self.scaler, AssetScaler):
-            saved["scaler"] = self.scaler.state_of(asset)
-        return saved
 
     def restore(self, asset: str, saved: Mapping[str, Any]) -> None:
         """Take up the asset's state from `state_of`; `StateError` (and no state) if it does not
@@ -154,9 +151,8 @@ class Cascade:
                 self.prefilter.restore(asset, prefilter)
             if gate is not None:
                 self.gate.restore(asset, gate)
-            scaler = saved.get("scaler")
-            if isinstance(self.scaler, AssetScaler) and scaler is not None:
-                self.scaler.restore(asset, scaler)
+            if saved.get("scaler") is not None:
+                self.scaler.restore(asset, saved["scaler"])
         except StateError:
             self.evict([asset])
             raise

@@ -8,7 +8,7 @@ to the model in micro-batches of at most ``batch_size`` and returns a `Scored` i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from time import perf_counter
 from typing import Any
@@ -33,6 +33,16 @@ class CardScaler:
         stats = [scaling, *assets.values()]
         self.mean = np.array([s["mean"] for s in stats], dtype=np.float64)  # (1 + assets, ch)
         self.std = np.array([s["std"] for s in stats], dtype=np.float64)
+
+    # The card's statistics are the member's, not an asset's: nothing to evict, save or restore.
+    def evict(self, assets: Iterable[str]) -> None:
+        pass
+
+    def state_of(self, asset: str) -> dict[str, Any] | None:
+        return None
+
+    def restore(self, asset: str, saved: Mapping[str, Any]) -> None:
+        pass
 
     def process(self, batch: WindowBatch) -> WindowBatch:
         if not len(batch):

@@ -80,16 +80,23 @@ def _items(saved: Saved, key: str, where: str) -> Sequence[Any]:
     return value
 
 
-def reading(saved: Saved, key: str, where: str) -> list[float]:
-    """``saved[key]``: a list of finite numbers or None (a missing value, read as NaN)."""
+def reading(
+    saved: Saved, key: str, where: str, width: int | None = None, missing: bool = True
+) -> list[float]:
+    """``saved[key]``: a list of finite numbers, ``width`` of them if given; with ``missing``
+    also None (a missing value, read as NaN)."""
+    items = _items(saved, key, where)
+    if width is not None and len(items) != width:
+        raise StateError(f"{where}.{key} holds {len(items)} values; {width} fit here")
     out = []
-    for item in _items(saved, key, where):
-        if item is None:
+    for item in items:
+        if item is None and missing:
             out.append(math.nan)
         elif type(item) in (int, float) and math.isfinite(item):
             out.append(float(item))
         else:
-            raise StateError(f"{where}.{key} must hold finite numbers or null; got {item!r:.80}")
+            rule = "finite numbers or null" if missing else "finite numbers"
+            raise StateError(f"{where}.{key} must hold {rule}; got {item!r:.80}")
     return out
 
 
@@ -98,10 +105,7 @@ def rows(saved: Saved, key: str, where: str, width: int, most: int) -> list[list
     items = _items(saved, key, where)
     if len(items) > most:
         raise StateError(f"{where}.{key} holds {len(items)} rows; at most {most} fit")
-    out = [reading({"row": row}, "row", f"{where}.{key}") for row in items]
-    if any(len(row) != width for row in out):
-        raise StateError(f"{where}.{key} rows must hold {width} values each")
-    return out
+    return [reading({"row": row}, "row", f"{where}.{key}", width) for row in items]
 
 
 def flag_list(saved: Saved, key: str, where: str) -> list[bool]:

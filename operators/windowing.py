@@ -155,9 +155,7 @@ class CountWindows:
         field is checked (`StateError` names the one that does not fit)."""
         channels, where = len(self.channels), f"window state of {asset!r}"
         count = snap.integer(saved, "count", where)
-        last = snap.reading(saved, "last", where)
-        if len(last) != channels:
-            raise StateError(f"{where}.last holds {len(last)} values; {channels} channels here")
+        last = snap.reading(saved, "last", where, channels)
         tail = snap.rows(saved, "tail", where, channels, self.seq_len - 1)
         if count < len(tail):
             raise StateError(f"{where} holds {len(tail)} readings after {count}")
@@ -187,11 +185,12 @@ class CountWindows:
         before = state.incomplete
         state.incomplete += n
         unfit = max(0, state.incomplete - max(before, self.seq_len))
-        if unfit:
-            self.unfit += unfit
-            lacking = [c for c, no in zip(self.channels, np.isnan(state.last), strict=True) if no]
-            if before < self.seq_len and lacking:  # newly unfit: report once
-                self._unfit_news[asset] = lacking
+        self.unfit += unfit
+        if unfit and before < self.seq_len:  # newly unfit: report it once
+            nan = np.isnan(state.last)
+            missing = [c for c, no in zip(self.channels, nan, strict=True) if no]
+            if missing:  # (unless its last channel came later in the same batch)
+                self._unfit_news[asset] = missing
         return unfit
 
     def _asset(self, asset: str, records: list[SensorRecord]) -> tuple[np.ndarray, np.ndarray]:

@@ -78,9 +78,6 @@ class EWZScore:
         if len(found) > MAX_CHANNELS:
             raise StateError(f"{where}.stats holds {len(found)} channels; at most {MAX_CHANNELS}")
         stats: dict[str, list[float]] = {}
-        for channel in found:
-            pair = snap.reading(found, channel, f"{where}.stats")
-            if type(channel) is not str or len(pair) != 2 or not all(map(math.isfinite, pair)):
-                raise StateError(f"{where}.stats[{channel!r:.40}] must be [mean, mean of squares]")
-            stats[channel] = pair
+        for channel in found:  # [mean, mean of squares]
+            stats[channel] = snap.reading(found, channel, f"{where}.stats", 2, missing=False)
         self.n, self._stats = n, stats

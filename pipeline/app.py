@@ -7,6 +7,8 @@ import gc
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import BinaryIO
 
 from edgewatch.errors import ConfigError
 from edgewatch.incidents import IncidentEvent
@@ -18,7 +20,7 @@ from edgewatch.pipeline.kafka.confluent import ConfluentSink, ConfluentSource
 from edgewatch.pipeline.kafka.kafka_python import KafkaSink, KafkaSource, ensure_topics, read_topic
 from edgewatch.pipeline.member import Member, Topics
 from edgewatch.pipeline.metrics.registry import PipelineMetrics
-from edgewatch.pipeline.outputs import TeeSink
+from edgewatch.pipeline.outputs import JsonLinesSink, TeeSink
 from edgewatch.pipeline.settings import (
     DetectorSettings,
     IncidentSettings,
@@ -198,6 +200,15 @@ def _open_alerts(
     return store
 
 
+def _appending(path: Path) -> BinaryIO:
+    """``path`` opened to append (run --out); `ConfigError` naming it if it cannot be."""
+    try:
+        return path.open("ab")
+    except OSError as exc:
+        rule = f"must be a writable file ({exc.strerror})"
+        raise ConfigError.invalid("--out", rule, str(path)) from exc
+
+
 @contextmanager
 def open_member(settings: Settings, bootstrap_servers: str) -> Iterator[Member]:
     """A consumer-group member on ``bootstrap_servers``; its clients close on exit."""
@@ -210,9 +221,10 @@ def open_member(settings: Settings, bootstrap_servers: str) -> Iterator[Member]:
         source = make_source(k, bootstrap_servers, k.group_id, "edgewatch-member")
         stack.callback(source.close)
         sink: MessageSink = make_sink(k, bootstrap_servers, "edgewatch-member")
-        if settings.out is not None:
-            sink = TeeSink(sink, settings.out, (k.detections_topic, k.incidents_topic))
         stack.callback(sink.close)
+        if settings.out is not None:
+            copy = JsonLinesSink(stack.enter_context(_appending(settings.out)))
+            sink = TeeSink(sink, copy, (k.detections_topic, k.incidents_topic))
         member = Member(
             source,
             sink,
@@ -232,6 +244,5 @@ def open_member(settings: Settings, bootstrap_servers: str) -> Iterator[Member]:
         )
         stack.enter_context(steady_gc())
         yield member
-        member.checkpoint(
-            stopping=True
-        )  # only on a clean exit: after an error, the last commit stands
+        # only on a clean exit: after an error, the last commit stands
+        member.checkpoint(stopping=True)

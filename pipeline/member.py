@@ -186,9 +186,7 @@ class Member:
                 log.info("stopping without the last commit: the next owners re-read from the last")
                 return
             self.source.poll(100, 1)  # joins the rebalance; what it returns stays unread
-            lost = self._assignment - self.source.assignment()
-            gone = [asset for asset, tp in self._partition_of.items() if tp in lost]
-            self.checkpoints.drop(lost, gone)
+            self._follow_assignment(restore=False)  # offsets of partitions lost are dropped
 
     def _admit_all(
         self,
@@ -261,9 +259,9 @@ class Member:
         """Share of windows so far the gate woke the model for."""
         return self.woken / self.windows if self.windows else 0.0
 
-    def _follow_assignment(self) -> None:
+    def _follow_assignment(self, restore: bool = True) -> None:
         """Drop the state of assets whose partitions this member no longer owns; restore the
-        assets of partitions it gained from the changelog, if there is one."""
+        assets of partitions it gained from the changelog, if there is one (and ``restore``)."""
         current = self.source.assignment()
         lost, gained = self._assignment - current, current - self._assignment
         self._assignment = current
@@ -277,7 +275,7 @@ class Member:
             for tp in lost:
                 self._processed.pop(tp, None)
             log.info("rebalance partitions_lost=%s assets_dropped=%d", sorted(lost), len(gone))
-        if gained and self.changelog is not None:
+        if gained and restore and self.changelog is not None:
             self._restore(self.changelog, gained)
 
     def _restore(self, changelog: Changelog, gained: set[TopicPartition]) -> None:

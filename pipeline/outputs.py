@@ -1,24 +1,24 @@
 """`Outputs`: what a member sends for a batch, and where: detections, incident events, dead
 letters. Each goes to its own topic, keyed by asset (dead letters by their original key).
 
-`TeeSink` also appends the messages of chosen topics to a JSON-lines file (``run --out``): each
-line is the message as its topic carries it, and the file is flushed whenever the sink is, so
-before any offset is committed. After a crash the file may hold a duplicate or two (same ids),
-never a gap."""
+`TeeSink` with a `JsonLinesSink` also appends the messages of chosen topics to a JSON-lines file
+(``run --out``): each line is the message as its topic carries it, and the file is flushed
+whenever the sink is, so before any offset is committed. After a crash the file may hold a
+duplicate or two (same ids), never a gap."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
+from typing import IO
 
 from edgewatch.detections import DLQ_KEY_BYTES, Detection, dlq_message
-from edgewatch.errors import ConfigError, RecordError
+from edgewatch.errors import RecordError
 from edgewatch.incidents import IncidentEvent
 from edgewatch.operators import Scored
 from edgewatch.transport import Message, MessageSink
 
-__all__ = ["Outputs", "TeeSink", "Topics"]
+__all__ = ["JsonLinesSink", "Outputs", "TeeSink", "Topics"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,30 +70,43 @@ class Outputs:
         self.sink.send(self.topics.dlq, key, value)
 
 
-class TeeSink:
-    """A `MessageSink` that sends through ``inner`` and appends the values of ``topics`` to
-    ``path``, one per line."""
+class JsonLinesSink:
+    """A `MessageSink` that writes each message's value as one line of ``stream`` (replay
+    --dry-run, run --out). It does not own the stream: ``close`` only flushes."""
 
-    def __init__(self, inner: MessageSink, path: Path, topics: Iterable[str]) -> None:
-        self.inner, self.path, self.topics = inner, path, frozenset(topics)
-        try:
-            self._file = path.open("ab")
-        except OSError as exc:
-            raise ConfigError.invalid(
-                "--out", f"must be a writable file ({exc})", str(path)
-            ) from exc
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.stream = stream
+
+    def send(
+        self, topic: str, key: bytes | None, value: bytes, partition: int | None = None
+    ) -> None:
+        self.stream.write(value + b"\n")
+
+    def flush(self, timeout_s: float = 30.0) -> None:
+        self.stream.flush()
+
+    def close(self) -> None:
+        self.stream.flush()
+
+
+class TeeSink:
+    """A `MessageSink` that sends everything through ``inner`` and the messages of ``topics``
+    also through ``copy``; a flush flushes both."""
+
+    def __init__(self, inner: MessageSink, copy: MessageSink, topics: Iterable[str]) -> None:
+        self.inner, self.copy, self.topics = inner, copy, frozenset(topics)
 
     def send(
         self, topic: str, key: bytes | None, value: bytes, partition: int | None = None
     ) -> None:
         self.inner.send(topic, key, value, partition)
         if topic in self.topics:
-            self._file.write(value + b"\n")
+            self.copy.send(topic, key, value, partition)
 
     def flush(self, timeout_s: float = 30.0) -> None:
         self.inner.flush(timeout_s)
-        self._file.flush()
+        self.copy.flush(timeout_s)
 
     def close(self) -> None:
-        self._file.close()
+        self.copy.close()
         self.inner.close()

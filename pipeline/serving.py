@@ -22,11 +22,9 @@ class BoundedHTTPServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], handler: Any, max_clients: int) -> None:
         super().__init__(address, handler)
         self._slots = threading.BoundedSemaphore(max_clients)
-        self.refused = 0
 
     def process_request(self, request: Any, client_address: Any) -> None:
         if not self._slots.acquire(blocking=False):
-            self.refused += 1
             self.shutdown_request(request)
             return
         super().process_request(request, client_address)

@@ -12,8 +12,9 @@ import shutil
 import socket
 import subprocess
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 
 import pytest
 
@@ -24,37 +25,28 @@ APACHE_KAFKA = SHARED / "kafka" / "broker.sh"
 BROKERS = [b.strip() for b in os.environ.get("EDGEWATCH_TEST_BROKERS", "embedded").split(",")]
 
 
+@dataclass(frozen=True)
 class ApacheKafka:
+    bootstrap_servers: str
+
+
+@contextmanager
+def apache_kafka(folder: Path) -> Iterator[ApacheKafka]:
     """A real Apache Kafka broker (``../shared/kafka/broker.sh``) whose files live in ``folder``."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.bootstrap_servers = ""
-
-    def __enter__(self) -> ApacheKafka:
-        started = subprocess.run(
-            ["bash", str(APACHE_KAFKA), "start", str(self.folder)],
-            capture_output=True,
-            text=True,
-            timeout=180,
-            check=False,
-        )
-        if started.returncode != 0:
-            raise RuntimeError(f"Apache Kafka did not start: {started.stderr[-2000:]}")
-        self.bootstrap_servers = started.stdout.strip().splitlines()[-1]
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    started = subprocess.run(
+        ["bash", str(APACHE_KAFKA), "start", str(folder)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    if started.returncode != 0:
+        raise RuntimeError(f"Apache Kafka did not start: {started.stderr[-2000:]}")
+    try:
+        yield ApacheKafka(started.stdout.strip().splitlines()[-1])
+    finally:
         subprocess.run(
-            ["bash", str(APACHE_KAFKA), "stop", str(self.folder)],
-            capture_output=True,
-            timeout=60,
-            check=False,
+            ["bash", str(APACHE_KAFKA), "stop", str(folder)], capture_output=True, timeout=60
         )
 
 
@@ -69,7 +61,7 @@ def broker(
     elif request.param == "apache":
         if not APACHE_KAFKA.is_file() or shutil.which("java") is None:
             pytest.skip(f"Apache Kafka needs {APACHE_KAFKA} and java (a fresh clone has neither)")
-        with ApacheKafka(tmp_path_factory.mktemp("apache-kafka")) as apache:
+        with apache_kafka(tmp_path_factory.mktemp("apache-kafka")) as apache:
             yield apache
     else:
         raise ValueError(f"EDGEWATCH_TEST_BROKERS: unknown broker {request.param!r}")

@@ -34,7 +34,8 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_wheel_has_one_top_level_name(wheel: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     tops = {n.split("/", 1)[0] for n in names}
-    assert tops == {"edgewatch", f"{wheel.name.split('-')[0]}-{wheel.name.split('-')[1]}.dist-info"}
+    name_version = "-".join(wheel.name.split("-")[:2])
+    assert tops == {"edgewatch", f"{name_version}.dist-info"}
     for part in ("pipeline", "operators", "models", "producers"):
         assert f"edgewatch/{part}/__init__.py" in names
     assert "edgewatch/pipeline/cli/main.py" in names

@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from pathlib import Path
-from typing import IO, Annotated, Literal
+from typing import Annotated, Literal
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -21,6 +21,7 @@ from edgewatch.pipeline.cli.common import (
     load_settings,
     stop_on_signals,
 )
+from edgewatch.pipeline.outputs import JsonLinesSink
 from edgewatch.pipeline.settings import Settings
 from edgewatch.producers.datasets import DATASETS, default_data_dir, open_dataset
 from edgewatch.producers.replay import ReplayStats, StopFlag, loop, select
@@ -32,24 +33,6 @@ __all__ = ["datasets_app", "replay"]
 
 datasets_app = typer.Typer(help="Download or import the public data sets.", no_args_is_help=True)
 Opt = typer.Option
-
-
-class JsonLinesSink:
-    """A `MessageSink` that writes each message's value as one line (for --dry-run)."""
-
-    def __init__(self, stream: IO[bytes]) -> None:
-        self.stream = stream
-
-    def send(
-        self, topic: str, key: bytes | None, value: bytes, partition: int | None = None
-    ) -> None:
-        self.stream.write(value + b"\n")
-
-    def flush(self, timeout_s: float = 30.0) -> None:
-        self.stream.flush()
-
-    def close(self) -> None:
-        self.stream.flush()
 
 
 #: Data-set-specific replay options and the data sets they apply to.

@@ -44,9 +44,7 @@ def test_run_command_processes_then_stops_cleanly_on_sigterm(broker: EmbeddedBro
     bootstrap = broker.bootstrap_servers
     ensure_topics(bootstrap, {topics["input"]: 2})
     records = list(simulate_fleet(FleetSpec(assets=2, points=3_000)).records(limit=2_000))
-    sink = KafkaSink(bootstrap)
-    replay(records, sink, topics["input"])
-    sink.close()
+    _fill(bootstrap, topics["input"], records)
     args = [EDGEWATCH, "run", "-b", bootstrap, "--input-topic", topics["input"]]
     args += ["--detections-topic", topics["detections"], "--dlq-topic", topics["dlq"]]
     args += ["--group-id", f"g-{run}", "--emit", "all", "--metrics-port", "0"]
