@@ -15,11 +15,20 @@ import numpy as np
 
 from edgewatch.records import SensorRecord
 
-__all__ = ["Chain", "Detector", "Operator", "Scored", "StreamDetector"]
+__all__ = ["Chain", "Detector", "ModelInfo", "Operator", "Scored", "StreamDetector"]
 
 A = TypeVar("A")
 B = TypeVar("B")
 C = TypeVar("C")
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    """Which detector decided a window, as a detection names it."""
+
+    name: str
+    version: str
+    threshold: float
 
 
 @dataclass(slots=True)
@@ -39,6 +48,7 @@ class Scored:
     audit: bool = False
     values: np.ndarray | None = None
     top_channels: tuple[str, ...] = ()
+    model: ModelInfo | None = None  # set where detectors are routed per asset
 
 
 class Operator(Protocol[A, B]):
@@ -81,3 +91,5 @@ class StreamDetector(Protocol):
     def model_seconds(self) -> float: ...
     @property
     def model_windows(self) -> int: ...
+    @property
+    def threshold_value(self) -> float: ...

@@ -1,13 +1,15 @@
-"""Online evaluation against labels: point-wise `Confusion`, event-wise `EventRecall`."""
+"""Evaluation against labels: point-wise `Confusion`, event-wise `EventRecall` (both online) and
+the NAB-style `EarlyDetection` score."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from edgewatch.operators.base import Scored
 
-__all__ = ["Confusion", "EventRecall"]
+__all__ = ["Confusion", "EarlyDetection", "EventRecall"]
 
 
 @dataclass
@@ -102,3 +104,84 @@ class EventRecall:
     def recall(self) -> float:
         total = self.detected + self.missed
         return self.detected / total if total else 0.0
+
+
+#: The standard profile of the NAB benchmark's scoring: reward of a detected window, weight of a
+#: false alarm, penalty of a missed window.
+A_TP, A_FP, A_FN = 1.0, -0.11, -1.0
+
+
+def _scaled_sigmoid(position: float) -> float:
+    """NAB's reward curve: about 1 at a window's start (-1), 0 at its end, towards -1 after."""
+    return -1.0 if position > 3.0 else 2.0 / (1.0 + math.exp(5.0 * position)) - 1.0
+
+
+@dataclass
+class EarlyDetection:
+    """An early-detection score in the style of the NAB benchmark's standard profile, written
+    from its published description and accumulated over streams.
+
+    Per stream, the anomaly windows are the runs of label 1. Detections in the first 15% of a
+    stream (at most 750 records: the probation, while a detector learns) are ignored. The first
+    detection in a window earns ``A_TP`` times a sigmoid of its position (about 1 at the window's
+    start, 0 at its end); later ones in the same window count nothing. A detection outside every
+    window costs ``A_FP`` (weighted by the same sigmoid when it follows a window closely); a
+    window with no detection costs ``A_FN``. `score` normalises the sum: 0 for a detector that
+    never fires, 100 for one that fires at the start of every window and nowhere else.
+    """
+
+    raw: float = 0.0
+    null: float = 0.0
+    perfect: float = 0.0
+    windows: int = 0
+    detected: int = 0
+    false_alarms: int = 0
+
+    def add(self, labels: Sequence[int], detections: Sequence[bool]) -> None:
+        """One stream: its labels and, row for row, whether a detection was raised there."""
+        n = len(labels)
+        if len(detections) != n:
+            raise ValueError(f"{n} labels but {len(detections)} detections")
+        windows = _runs(labels)
+        probation = min(int(0.15 * n), 750)
+        hit = [False] * len(windows)
+        w = 0  # the first window that does not end before row i
+        for i in (i for i, d in enumerate(detections) if d and i >= probation):
+            while w < len(windows) and windows[w][1] < i:
+                w += 1
+            if w < len(windows) and windows[w][0] <= i:
+                start, end = windows[w]
+                if not hit[w]:
+                    hit[w] = True
+                    self.raw += A_TP * _scaled_sigmoid((i - end - 1) / (end - start + 1))
+                continue
+            self.false_alarms += 1
+            if w == 0:
+                self.raw += A_FP
+            else:
+                start, end = windows[w - 1]
+                self.raw += -A_FP * _scaled_sigmoid((i - end) / (end - start + 1))
+        self.raw += A_FN * hit.count(False)
+        self.null += A_FN * len(windows)
+        self.perfect += A_TP * _scaled_sigmoid(-1.0) * len(windows)
+        self.windows += len(windows)
+        self.detected += sum(hit)
+
+    @property
+    def score(self) -> float:
+        span = self.perfect - self.null
+        return 100.0 * (self.raw - self.null) / span if span else 0.0
+
+
+def _runs(labels: Sequence[int]) -> list[tuple[int, int]]:
+    """(first, last) row of each run of label 1."""
+    runs, start = [], None
+    for i, label in enumerate(labels):
+        if label and start is None:
+            start = i
+        elif not label and start is not None:
+            runs.append((start, i - 1))
+            start = None
+    if start is not None:
+        runs.append((start, len(labels) - 1))
+    return runs

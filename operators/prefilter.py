@@ -1,7 +1,8 @@
 """The statistical prefilter: a River detector per asset scoring each window's newest reading.
 
-Three detectors, selected by name (`PREFILTERS`): ``ewzscore`` (`EWZScore`, river.stats),
-``hst`` (river's HalfSpaceTrees on readings clipped to a fixed range of the scaled values) and
+Four detectors, selected by name (`PREFILTERS`): ``online`` (`OnlineScorer`, the online
+detector's rarity: residual, likelihood, tail), ``ewzscore`` (`EWZScore`, river.stats), ``hst``
+(river's HalfSpaceTrees on readings clipped to a fixed range of the scaled values) and
 ``gaussian`` (one river GaussianScorer per channel, the score is the largest). All follow the
 River contract: score before learn, higher = more anomalous.
 
@@ -22,12 +23,13 @@ from river import anomaly
 from edgewatch.errors import ConfigError, StateError
 from edgewatch.operators import state as snap
 from edgewatch.operators.base import Detector
+from edgewatch.operators.online import OnlineScorer, ScorerParams
 from edgewatch.operators.windowing import WindowBatch
 from edgewatch.operators.zscore import EWZScore
 
 __all__ = ["PREFILTERS", "GaussianChannels", "HalfSpaceTreesDetector", "Prefilter", "make_detector"]
 
-PREFILTERS = ("ewzscore", "hst", "gaussian")
+PREFILTERS = ("ewzscore", "online", "hst", "gaussian")
 LearnPolicy = Literal["all", "normal"]
 
 
@@ -81,6 +83,9 @@ class GaussianChannels:
 
 def make_detector(kind: str, channels: Sequence[str], seed: int = 42) -> Callable[[], Detector]:
     """A factory of fresh per-asset detectors of ``kind`` (one of `PREFILTERS`)."""
+    if kind == "online":
+        params = ScorerParams()
+        return lambda: OnlineScorer(params)
     if kind == "ewzscore":
         return lambda: EWZScore(fading_factor=0.0005, warmup=50)
     if kind == "hst":
@@ -136,16 +141,18 @@ class Prefilter:
         that only pickle could carry, so after a move they learn again (their asset's windows
         and gate state still move)."""
         detector = self.detectors.get(asset)
-        if not isinstance(detector, EWZScore):
+        if not isinstance(detector, EWZScore | OnlineScorer):
             return None
-        return {"kind": "ewzscore", "detector": detector.state(), "skipped": self.skipped[asset]}
+        kind = "ewzscore" if isinstance(detector, EWZScore) else "online"
+        return {"kind": kind, "detector": detector.state(), "skipped": self.skipped[asset]}
 
     def restore(self, asset: str, saved: Mapping[str, Any]) -> None:
         """Take up the asset's state from `state_of`; `StateError` if it cannot be."""
         where = f"prefilter state of {asset!r}"
         kind = snap.text(saved, "kind", where)
         detector = self.factory()
-        if kind != "ewzscore" or not isinstance(detector, EWZScore):
+        expected = {EWZScore: "ewzscore", OnlineScorer: "online"}.get(type(detector))
+        if kind != expected or not isinstance(detector, EWZScore | OnlineScorer):
             raise StateError(
                 f"{where}.kind is {kind!r:.40}, not this member's {type(detector).__name__}"
             )

@@ -14,6 +14,10 @@ from edgewatch.errors import ConfigError
 from edgewatch.incidents import IncidentEvent
 from edgewatch.models.artifacts import OnnxModel, load_model, shipped_card
 from edgewatch.operators import Cascade, IncidentTracker
+from edgewatch.operators.anystream import ONLINE, OnlineDetector
+from edgewatch.operators.base import ModelInfo
+from edgewatch.operators.online import ScorerParams
+from edgewatch.operators.router import Route, Router, takes_all, takes_source
 from edgewatch.pipeline.alerts.outbox import Outbox
 from edgewatch.pipeline.alerts.webhooks import Dispatcher, payload
 from edgewatch.pipeline.kafka.confluent import ConfluentSink, ConfluentSource
@@ -33,6 +37,7 @@ from edgewatch.transport import MessageSink, MessageSource
 
 __all__ = [
     "build_cascade",
+    "build_detector",
     "build_tracker",
     "ensure_member_topics",
     "load_detector_model",
@@ -40,6 +45,7 @@ __all__ = [
     "make_source",
     "open_member",
     "steady_gc",
+    "wants_online",
 ]
 
 
@@ -80,6 +86,10 @@ def _changelog(k: KafkaSettings, bootstrap_servers: str, model: str) -> Changelo
     return Changelog(topic, model, lambda parts: read_topic(bootstrap_servers, topic, 120.0, parts))
 
 
+#: The shipped models, by the data set (and record source) each was trained on.
+SHIPPED = ("simulated", "fd001")
+
+
 def load_detector_model(cfg: DetectorSettings) -> OnnxModel:
     """The card at ``cfg.model``, or a shipped model by data set name ("simulated", "fd001"),
     else the shipped simulated one; sha256-checked."""
@@ -88,6 +98,33 @@ def load_detector_model(cfg: DetectorSettings) -> OnnxModel:
     if not cfg.model.suffix and shipped_card(cfg.model.name).is_file():
         return load_model(shipped_card(cfg.model.name))
     return load_model(cfg.model)
+
+
+def wants_online(cfg: DetectorSettings) -> bool:
+    """``--model online``: the unsupervised detector for every asset, no model."""
+    return cfg.model is not None and str(cfg.model) == ONLINE
+
+
+def build_detector(cfg: DetectorSettings) -> Router:
+    """What a member runs. ``model`` unset: each shipped model for the streams of its own data
+    set (by record source), the online detector for every other stream; ``model`` a card or a
+    shipped name: that model for every asset that fits it; ``online``: no model. Assets a model
+    does not fit go to the online detector."""
+    online = OnlineDetector(ScorerParams(cfg.alarm_rate), cfg.top_channels)
+    if wants_online(cfg):
+        return Router([], online)
+    if cfg.model is None:
+        pairs = [(load_model(shipped_card(name)), takes_source(name)) for name in SHIPPED]
+    else:
+        pairs = [(load_detector_model(cfg), takes_all)]
+    routes = []
+    for model, takes in pairs:
+        cascade = build_cascade(cfg, model)
+        info = ModelInfo(
+            str(model.card["name"]), str(model.card["sha256"])[:12], cascade.threshold_value
+        )
+        routes.append(Route(info, cascade, takes))
+    return Router(routes, online)
 
 
 def make_source(
@@ -213,10 +250,9 @@ def _appending(path: Path) -> BinaryIO:
 def open_member(settings: Settings, bootstrap_servers: str) -> Iterator[Member]:
     """A consumer-group member on ``bootstrap_servers``; its clients close on exit."""
     k = settings.kafka
-    model = load_detector_model(settings.detector)
-    cascade = build_cascade(settings.detector, model)
+    detector = build_detector(settings.detector)
+    first = detector.routes[0].info
     metrics = PipelineMetrics(asset_cap=settings.metrics_asset_cap)
-    version = str(model.card["sha256"])[:12]
     with ExitStack() as stack:
         source = make_source(k, bootstrap_servers, k.group_id, "edgewatch-member")
         stack.callback(source.close)
@@ -228,17 +264,17 @@ def open_member(settings: Settings, bootstrap_servers: str) -> Iterator[Member]:
         member = Member(
             source,
             sink,
-            cascade,
+            detector,
             topics=Topics(k.input_topic, k.detections_topic, k.dlq_topic, k.incidents_topic),
             metrics=metrics,
-            model=str(model.card["name"]),
-            model_version=version,
-            threshold=cascade.threshold_value,
+            model=first.name,
+            model_version=first.version,
+            threshold=first.threshold,
             incidents=build_tracker(settings.incidents),
             alerts=_open_alerts(settings.webhooks, metrics, stack),
             emit_all=settings.emit == "all",
             chunk=settings.detector.batch_size,
-            changelog=_changelog(k, bootstrap_servers, version),
+            changelog=_changelog(k, bootstrap_servers, detector.version),
             commit_interval_ms=k.commit_interval_ms,
             max_assets=settings.detector.max_assets,
         )

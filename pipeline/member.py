@@ -333,9 +333,10 @@ class Member:
         self.unfit += now[6] - self._seen[6]
         for asset, lacking in d.take_unfit().items():
             log.warning(
-                "asset=%r does not fit model %s: it lacks channel(s) %s, so its records are "
-                "counted as unfit (edgewatch_unfit_records_total) and not scored; use a model "
-                "trained on its channels (edgewatch train) or send them",
+                "asset=%r does not fit model %s: it lacks channel(s) %s; from now on the "
+                "unsupervised online detector scores its records (those already received are "
+                "counted in edgewatch_unfit_records_total). For the model, send those channels "
+                "or train one on the asset's own (edgewatch train)",
                 asset, self.outputs.model, ", ".join(lacking),
             )  # fmt: skip
         self.warmup += now[0] - self._seen[0]

@@ -43,16 +43,16 @@ class Outputs:
         for item in scored:
             if not (item.decision or emit_all):
                 continue
-            r = item.record
+            r, info = item.record, item.model
             detection = Detection(
                 asset=r.asset,
                 ts=r.ts,
                 seq=r.seq,
                 score=item.score,
-                threshold=self.threshold,
+                threshold=self.threshold if info is None else info.threshold,
                 decision=item.decision,
-                model=self.model,
-                model_version=self.model_version,
+                model=self.model if info is None else info.name,
+                model_version=self.model_version if info is None else info.version,
                 prefilter_score=item.prefilter,
                 woken=item.woken,
                 top_channels=list(item.top_channels),

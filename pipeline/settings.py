@@ -72,7 +72,16 @@ class DetectorSettings(BaseModel):
 
     model: Path | None = Field(
         None,
-        description="model card (.json) or a shipped name (simulated, fd001); unset = simulated",
+        description="model card (.json), a shipped name (simulated, fd001) or online (no "
+        "model: the unsupervised detector); unset = each shipped model for its own data set's "
+        "streams, the online detector for all others",
+    )
+    alarm_rate: float = Field(
+        0.002,
+        gt=0.0,
+        lt=0.05,
+        description="online detector: target share of normal records it alarms on (its "
+        "false-alarm rate); the threshold follows from it",
     )
     threshold: float | None = Field(None, description="unset = the card's validation threshold")
     scaling: Literal["card", "asset"] = Field(
@@ -80,7 +89,7 @@ class DetectorSettings(BaseModel):
         description="scale readings by the card's training statistics, or by each asset's own "
         "(learned online; for sensors in other units than the model was trained on)",
     )
-    prefilter: Literal["ewzscore", "hst", "gaussian"] = "ewzscore"
+    prefilter: Literal["ewzscore", "online", "hst", "gaussian"] = "ewzscore"
     learn: Literal["all", "normal"] = Field(
         "normal", description="prefilter learns every window, or only those the gate skips"
     )
@@ -143,8 +152,17 @@ class IncidentSettings(BaseModel):
 
     k: int = Field(3, ge=1, description="anomalous windows among the last m that open one")
     m: int = Field(5, ge=1)
-    quiet_ms: int = Field(30_000, ge=0, description="event time without anomalies to resolve")
-    update_ms: int = Field(60_000, ge=0, description="at most one update event this often")
+    quiet_ms: int | None = Field(
+        None,
+        ge=0,
+        description="event time without anomalies to resolve; unset = 30 of the asset's "
+        "sampling intervals",
+    )
+    update_ms: int | None = Field(
+        None,
+        ge=0,
+        description="at most one update event this often; unset = 60 sampling intervals",
+    )
 
 
 def _redacted(value: Any) -> Any:

@@ -6,7 +6,7 @@ import os
 import sys
 from functools import partial
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -27,6 +27,7 @@ from edgewatch.pipeline.cli.common import (
 from edgewatch.pipeline.cli.data import datasets_app, replay
 from edgewatch.pipeline.cli.models import models_app, train_command
 from edgewatch.pipeline.report.page import report_command
+from edgewatch.pipeline.settings import Settings
 
 __all__ = ["app", "main"]
 
@@ -116,7 +117,15 @@ def run(
     emit: Annotated[str | None, typer.Option(help="'anomalies' (default) or 'all'.")] = None,
     model: Annotated[
         Path | None,
-        typer.Option(help="Model card (.json) or a shipped model: simulated (default), fd001."),
+        typer.Option(
+            help="Model card (.json), a shipped model (simulated, fd001) or 'online' (no model: "
+            "the unsupervised detector). Default: each shipped model for its own data set's "
+            "streams, the online detector for every other stream."
+        ),
+    ] = None,
+    alarm_rate: Annotated[
+        float | None,
+        typer.Option(help="Online detector: target false-alarm rate per record (default 0.002)."),
     ] = None,
     prefilter: Annotated[
         str | None, typer.Option(help="Prefilter: ewzscore (default), hst or gaussian.")
@@ -160,6 +169,7 @@ def run(
     }
     detector = {
         "model": model,
+        "alarm_rate": alarm_rate,
         "prefilter": prefilter,
         "wake_rate": wake_rate,
         "audit_every": audit_every,
@@ -193,17 +203,35 @@ def run(
     ):
         console.print(f"member of group {k.group_id!r} on {k.input_topic!r}; metrics: {srv.url}")
         member.run(stop, k.poll_timeout_ms, k.max_poll_records, until_idle)
-    unfit = f", {member.unfit:,} unfit (channels the model lacks)" if member.unfit else ""
+    unfit = f", {member.unfit:,} unfit (not scored: lacked a channel)" if member.unfit else ""
     console.print(f"stopped: {member.consumed:,} records, {member.detections:,} detections{unfit}")
 
 
 @app.command()
 def evaluate(
-    dataset: Annotated[str, typer.Option(help="simulated or fd001.")] = "simulated",
+    dataset: Annotated[str, typer.Option(help="simulated, fd001, csv or metropt.")] = "simulated",
     model: Annotated[
-        Path | None, typer.Option(help="Model card; default: the shipped one for the data set.")
+        Path | None,
+        typer.Option(
+            help="Model card or 'online'. simulated/fd001: default the shipped model, with a "
+            "gate sweep; csv/metropt: default as `run` chooses (the online detector)."
+        ),
     ] = None,
-    path: Annotated[Path | None, typer.Option(help="fd001: folder of the C-MAPSS files.")] = None,
+    path: Annotated[
+        Path | None, typer.Option(help="fd001: folder of the C-MAPSS files; csv: file or folder.")
+    ] = None,
+    label_column: Annotated[str | None, typer.Option(help="csv: the 0/1 label column.")] = None,
+    windows: Annotated[
+        Path | None, typer.Option(help="csv/metropt: [start, end] label windows (JSON or CSV).")
+    ] = None,
+    asset_column: Annotated[str | None, typer.Option(help="csv: column naming the asset.")] = None,
+    timestamp_column: Annotated[str | None, typer.Option(help="csv: timestamp column.")] = None,
+    ignore_columns: Annotated[
+        str | None, typer.Option(help="csv: columns that are never channels, comma-separated.")
+    ] = None,
+    alarm_rate: Annotated[
+        float | None, typer.Option(help="Online detector: target false-alarm rate per record.")
+    ] = None,
     wake_rate: Annotated[
         list[float] | None,
         typer.Option(help="Gate target wake rate; repeat to sweep. Default: off, 0.3, 0.5."),
@@ -215,20 +243,64 @@ def evaluate(
     config: ConfigOpt = None,
     log_level: LogOpt = None,
 ) -> None:
-    """Stream the test split through the cascade (no broker): F1, events and wake rate per gate."""
+    """Stream a labelled data set through the detector (no broker) and score it: point-wise
+    P/R/F1, events detected, delay and an early-detection score; for the shipped models' test
+    splits also per gate setting."""
     import orjson
-    from rich.progress import Progress, TaskID
 
-    def _advance(task: TaskID, completed: int) -> None:
-        progress.update(task, completed=completed)
+    if dataset not in ("simulated", "fd001", "csv", "metropt"):
+        raise ConfigError.invalid("--dataset", "must be simulated, fd001, csv or metropt", dataset)
+    detector = {"prefilter": prefilter, "alarm_rate": alarm_rate, "model": model}
+    settings = load_settings(config, None, detector=detector, log_level=log_level)
+    csv_only = {
+        "--label-column": label_column,
+        "--asset-column": asset_column,
+        "--timestamp-column": timestamp_column,
+        "--ignore-columns": ignore_columns,
+    }
+    for flag, value in csv_only.items():
+        if value is not None and dataset != "csv":
+            raise ConfigError(f"{flag} applies to --dataset csv only, not {dataset}")
+    if dataset in ("csv", "metropt") or (model is not None and str(model) == "online"):
+        options: dict[str, Any] = {"split": "test"}  # simulated, fd001
+        if dataset != "csv":
+            options = {"windows": windows} if dataset == "metropt" else options
+        else:
+            ignored = tuple(c.strip() for c in (ignore_columns or "").split(",") if c.strip())
+            options = {
+                "label_column": label_column,
+                "windows": windows,
+                "asset_column": asset_column,
+                "timestamp_column": timestamp_column,
+                "ignore_columns": ignored,
+            }
+        name, row, text = _evaluate_any(settings, dataset, path, options)
+    else:
+        name, row, text = _evaluate_gates(settings, dataset, model, path, wake_rate)
+    folder_out = out / name
+    folder_out.mkdir(parents=True, exist_ok=True)
+    (folder_out / "evaluate.json").write_bytes(orjson.dumps(row, option=orjson.OPT_INDENT_2))
+    (folder_out / "evaluate.md").write_text(text)
+    typer.echo(text)
+
+
+def _evaluate_gates(
+    settings: Settings,
+    dataset: str,
+    model: Path | None,
+    path: Path | None,
+    wake_rate: list[float] | None,
+) -> tuple[str, Any, str]:
+    """A shipped data set's test split through a model cascade, one row per gate setting."""
+    from rich.progress import Progress, TaskID
 
     from edgewatch.models.artifacts import load_model, shipped_card
     from edgewatch.pipeline.jobs.evaluate import evaluate_stream, markdown, test_records
     from edgewatch.producers.datasets import default_data_dir
 
-    if dataset not in ("simulated", "fd001"):
-        raise ConfigError.invalid("--dataset", "must be simulated or fd001", dataset)
-    settings = load_settings(config, None, detector={"prefilter": prefilter}, log_level=log_level)
+    def _advance(task: TaskID, completed: int) -> None:
+        progress.update(task, completed=completed)
+
     folder = path or (settings.data_dir or default_data_dir()) / "cmapss"
     artifact = load_model(model or shipped_card(dataset))
     records = test_records(dataset, folder)
@@ -240,12 +312,31 @@ def evaluate(
             task = progress.add_task(f"gate {target or 'off'}", total=len(records))
             result = evaluate_stream(records, artifact, cfg, on_progress=partial(_advance, task))
             rows.append(result.as_dict())
-    text = markdown(dataset, artifact.card, settings.detector, rows)
-    folder_out = out / dataset
-    folder_out.mkdir(parents=True, exist_ok=True)
-    (folder_out / "evaluate.json").write_bytes(orjson.dumps(rows, option=orjson.OPT_INDENT_2))
-    (folder_out / "evaluate.md").write_text(text)
-    typer.echo(text)
+    return dataset, rows, markdown(dataset, artifact.card, settings.detector, rows)
+
+
+def _evaluate_any(
+    settings: Settings, dataset: str, path: Path | None, options: dict[str, Any]
+) -> tuple[str, Any, str]:
+    """Any labelled stream through the member's detector and incident tracker."""
+    from rich.progress import Progress
+
+    from edgewatch.pipeline.jobs.anystream import evaluate_any, markdown
+    from edgewatch.producers.datasets import default_data_dir, open_dataset
+
+    source = open_dataset(dataset, path, settings.data_dir or default_data_dir(), **options)
+    title = f"{dataset} {path.name if path is not None else ''}".strip()
+    with Progress(console=console) as progress:
+        task = progress.add_task(title, total=source.total())
+        result = evaluate_any(
+            source.records(),
+            settings.detector,
+            settings.incidents,
+            on_progress=lambda n: progress.update(task, completed=n),
+        )
+    row = result.as_dict()
+    name = f"csv-{path.stem}" if dataset == "csv" and path is not None else f"{dataset}-any"
+    return name, row, markdown(title, settings.detector, row)
 
 
 @app.command()

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from edgewatch.operators.base import Scored
-from edgewatch.operators.evaluation import Confusion
+from edgewatch.operators.evaluation import Confusion, EarlyDetection
 from edgewatch.records import SensorRecord
 
 
@@ -61,3 +62,37 @@ def test_event_recall_finish_counts_segments_open_at_the_end() -> None:
     assert sorted(events.finish(), key=str) == [200, None]
     assert (events.detected, events.missed) == (1, 1)
     assert events.finish() == []
+
+
+def test_early_detection_score_bounds_and_penalties() -> None:
+
+    labels = [0] * 1_000 + [1] * 100 + [0] * 900
+    none = EarlyDetection()
+    none.add(labels, [False] * 2_000)
+    assert none.score == 0.0
+    assert (none.windows, none.detected) == (1, 0)
+
+    perfect = EarlyDetection()
+    perfect.add(labels, [i == 1_000 for i in range(2_000)])
+    assert perfect.score == pytest.approx(100.0)
+
+    late = EarlyDetection()
+    late.add(labels, [i == 1_090 for i in range(2_000)])
+    assert 50.0 < late.score < perfect.score  # detected, later: less reward
+
+    noisy = EarlyDetection()
+    noisy.add(labels, [i in (1_000, 1_001, 500, 1_500) for i in range(2_000)])
+    assert noisy.false_alarms == 2  # the second hit in the window is free
+    assert noisy.score < perfect.score
+    early = EarlyDetection()
+    early.add(labels, [i in (100, 1_000) for i in range(2_000)])  # 100 is in the probation
+    assert early.false_alarms == 0
+
+
+def test_early_detection_false_alarm_right_after_a_window_costs_less() -> None:
+
+    labels = [0] * 1_000 + [1] * 100 + [0] * 900
+    near, far = EarlyDetection(), EarlyDetection()
+    near.add(labels, [i in (1_000, 1_105) for i in range(2_000)])
+    far.add(labels, [i in (1_000, 1_900) for i in range(2_000)])
+    assert near.score > far.score

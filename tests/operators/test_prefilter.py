@@ -22,7 +22,7 @@ def _windows(values: list[float], asset: str = "a") -> WindowBatch:
 def test_every_prefilter_scores_a_level_shift_higher(kind: str) -> None:
     rng = np.random.default_rng(0)
     prefilter = Prefilter(make_detector(kind, ["x"]), ["x"], learn="all")
-    out = list(prefilter.process(_windows([*rng.normal(size=600).tolist(), 5.0])))
+    out = list(prefilter.process(_windows([*rng.normal(size=1_500).tolist(), 5.0])))
     assert out[-1].prefilter is not None
     assert out[-1].prefilter > float(np.quantile([w.prefilter or 0.0 for w in out[100:-1]], 0.9))
 

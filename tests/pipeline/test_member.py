@@ -13,6 +13,10 @@ from hypothesis import strategies as st
 
 from edgewatch.errors import BrokerError
 from edgewatch.operators import Cascade, IncidentTracker
+from edgewatch.operators.anystream import OnlineDetector
+from edgewatch.operators.base import ModelInfo
+from edgewatch.operators.online import ScorerParams
+from edgewatch.operators.router import Route, Router
 from edgewatch.pipeline.member import Member, Topics
 from edgewatch.pipeline.metrics.registry import PipelineMetrics
 from edgewatch.records import SensorRecord, encode_record
@@ -199,15 +203,20 @@ def test_an_asset_the_model_does_not_fit_is_named_once_and_counted(
         record = SensorRecord("rig-7", 1_000 + seq, seq, {"temp": 1.0, "rpm": 2.0}, "plant")
         broker.append("in", b"rig-7", encode_record(record))
     member = _member(broker, emit_all=True)
+    online = OnlineDetector(ScorerParams(calibration=400))
+    member.detector = Router([Route(ModelInfo("spike", "1", 0.5), member.detector)], online)
     with caplog.at_level("WARNING"):
         member.step(max_records=10)
         member.step(max_records=10)
     warnings = [r.getMessage() for r in caplog.records if "does not fit" in r.getMessage()]
     assert len(warnings) == 1
     assert "asset='rig-7' does not fit model spike" in warnings[0]
-    assert "lacks channel(s) p," in warnings[0]
-    assert member.unfit == 20 - 3  # seq_len records of grace, then unfit
-    assert member.metrics.unfit._value.get() == 17
+    assert "lacks channel(s) p;" in warnings[0]
+    assert "online detector" in warnings[0]
+    # seq_len records of grace, then the rest of that batch unfit; the next batch goes online
+    assert member.unfit == 10 - 3
+    assert member.metrics.unfit._value.get() == 7
+    assert set(online.scorers) == {"rig-7"}
     assert broker.messages("det") == []
 
 
