@@ -20,12 +20,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from edgewatch.models.artifacts import open_session, sha256_of, write_card
 from edgewatch.models.export import INPUT, export_onnx, quantize_int8
 from edgewatch.models.metrics import best_threshold, evaluate
-from edgewatch.models.networks import build, count_parameters
-from edgewatch.models.train import Epoch, TrainConfig, predict, seed_everything, train
+from edgewatch.models.networks import AUTOENCODERS, PcaResidual, build, count_parameters
+from edgewatch.models.train import (
+    Epoch,
+    TrainConfig,
+    TrainResult,
+    predict,
+    seed_everything,
+    train,
+)
 from edgewatch.models.windows import Splits
 
 __all__ = ["environment", "train_artifact"]
@@ -47,6 +55,17 @@ def environment() -> dict[str, str]:
     return versions
 
 
+#: Models of normal windows, trained without labels (`pca` in closed form).
+UNSUPERVISED = frozenset({*AUTOENCODERS, "pca"})
+#: Unsupervised models alarm above this quantile of their validation (normal) windows' scores.
+NORMAL_QUANTILE = 0.99
+
+
+def _mean_score(output: Any, y: Any) -> Any:
+    """The loss of an autoencoder wrapped in `ReconstructionError`: its mean error (no labels)."""
+    return output.mean()
+
+
 def train_artifact(
     splits: Splits,
     out_dir: Path,
@@ -54,15 +73,33 @@ def train_artifact(
     model_name: str = "edge_cnn_lstm",
     on_step: Callable[[int, int, int], None] | None = None,
     on_epoch: Callable[[Epoch], None] | None = None,
+    command: str | None = None,
+    quantile: float = NORMAL_QUANTILE,
 ) -> Path:
-    """Train, export and quantize; write ``<dataset>-<model>-int8.{onnx,json}``; return the card."""
+    """Train, export and quantize; write ``<dataset>-<model>-int8.{onnx,json}``; return the card.
+
+    A classifier's threshold maximises F1 on the validation split; an autoencoder (a model of
+    normal windows, `AUTOENCODERS`) alarms above the ``quantile`` of its validation scores."""
     seed_everything(cfg.seed, cfg.threads)
     channels = len(splits.channels)
+    normal = model_name in UNSUPERVISED
     model = build(model_name, channels)
-    result = train(model, splits.train, splits.val, cfg, on_step=on_step, on_epoch=on_epoch)
-    torch_val = predict(result.model, splits.val.x)
-    torch_threshold = best_threshold(splits.val.y, torch_val)
-    torch_test = evaluate(splits.test.y, predict(result.model, splits.test.x), torch_threshold)
+    if isinstance(model, PcaResidual):  # closed form: no epochs
+        readings = torch.from_numpy(splits.train.x.reshape(-1, channels))
+        result = TrainResult(model.fit(readings).eval(), 0)
+    else:
+        loss = _mean_score if normal else None
+        result = train(
+            model, splits.train, splits.val, cfg, on_step=on_step, on_epoch=on_epoch, loss=loss
+        )
+
+    def choose(val_scores: np.ndarray) -> float:
+        if normal:
+            return float(np.quantile(val_scores, quantile))
+        return best_threshold(splits.val.y, val_scores)
+
+    torch_test = predict(result.model, splits.test.x)
+    torch_threshold = choose(predict(result.model, splits.val.x))
 
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = f"{splits.dataset}-{model_name}-int8"
@@ -84,6 +121,7 @@ def train_artifact(
         "seq_len": splits.seq_len,
         "scaling": splits.scaling.to_card(),
         "threshold": 0.5,  # replaced below by the validation choice on INT8 scores
+        "score": "normal_model_error" if normal else "probability",
         "parameters": count_parameters(result.model),
         "size_bytes": {"onnx_fp32": fp32_size, "onnx_int8": onnx_path.stat().st_size},
         "training": {
@@ -96,20 +134,23 @@ def train_artifact(
             },
             "best_epoch": result.best_epoch,
             "epochs_run": len(result.history),
-            "command": f"edgewatch train --dataset {splits.dataset} --seed {cfg.seed}",
+            "command": command or f"edgewatch train --dataset {splits.dataset} --seed {cfg.seed}",
             "environment": environment(),
         },
     }
     session = open_session(onnx_path)
     int8_val = _ort_scores(session, splits.val.x)
-    threshold = best_threshold(splits.val.y, int8_val)
+    threshold = choose(int8_val)
     card["threshold"] = threshold
     card["metrics"] = {
-        "threshold_chosen_on": "validation",
+        "threshold_chosen_on": f"validation quantile {quantile}" if normal else "validation",
         "val_int8": evaluate(splits.val.y, int8_val, threshold).as_dict(),
-        "test_int8": evaluate(
-            splits.test.y, _ort_scores(session, splits.test.x), threshold
-        ).as_dict(),
-        "test_torch_fp32": torch_test.as_dict(),
     }
+    if len(splits.test):
+        card["metrics"]["test_int8"] = evaluate(
+            splits.test.y, _ort_scores(session, splits.test.x), threshold
+        ).as_dict()
+        card["metrics"]["test_torch_fp32"] = evaluate(
+            splits.test.y, torch_test, torch_threshold
+        ).as_dict()
     return write_card(card_path, card)

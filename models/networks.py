@@ -15,12 +15,15 @@ from torch import nn
 from edgewatch.errors import ConfigError
 
 __all__ = [
+    "AUTOENCODERS",
     "CLASSIFIERS",
     "CnnLstm",
     "CnnNet",
+    "EdgeAutoencoder",
     "EdgeCnnLstm",
     "LstmAutoencoder",
     "LstmNet",
+    "PcaResidual",
     "ReconstructionError",
     "build",
     "count_parameters",
@@ -113,6 +116,58 @@ class LstmAutoencoder(nn.Module):
         return torch.as_tensor(self.out(decoded))
 
 
+class EdgeAutoencoder(nn.Module):
+    """The Edge-1DCNN-LSTM's front (a 1-D convolution over time, then an LSTM) as an encoder,
+    an LSTM decoder reading by reading: a model of normal windows for data without labels."""
+
+    def __init__(self, channels: int, conv: int = 16, hidden: int = 32) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(channels, conv, kernel_size=3, padding=1)
+        self.encoder = nn.LSTM(conv, hidden, batch_first=True)
+        self.decoder = nn.LSTM(hidden, hidden, batch_first=True)
+        self.out = nn.Linear(hidden, channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        features = torch.relu(self.conv(x.transpose(1, 2))).transpose(1, 2)
+        _, (h, _) = self.encoder(features)
+        repeated = h[-1].unsqueeze(1).expand(-1, x.shape[1], -1)
+        decoded, _ = self.decoder(repeated)
+        return torch.as_tensor(self.out(decoded))
+
+
+class PcaResidual(nn.Module):
+    """A linear model of normal readings (principal components of the training readings): the
+    score of a window is the mean squared distance of its readings from that subspace (the Q
+    or SPE statistic of multivariate process monitoring), so a broken relation between channels
+    scores high even when every channel stays in its range. Fitted in closed form (`fit`)."""
+
+    def __init__(self, channels: int, components: int = 1) -> None:
+        super().__init__()
+        self.register_buffer("basis", torch.zeros(channels, components))
+
+    def fit(self, x: torch.Tensor, variance: float = 0.95) -> PcaResidual:
+        """Keep the fewest components that explain ``variance`` of the (scaled) readings ``x``
+        of shape (n, channels), and at most ``channels - 1``, so a residual remains."""
+        _, s, vt = torch.linalg.svd(x - x.mean(dim=0), full_matrices=False)
+        explained = torch.cumsum(s**2, 0) / torch.sum(s**2).clamp_min(1e-12)
+        k = int(torch.searchsorted(explained, torch.tensor(variance))) + 1
+        k = max(1, min(k, x.shape[1] - 1))
+        self.basis = vt[:k].T.contiguous()
+        return self
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        basis = torch.as_tensor(self.basis)
+        residual = x - (x @ basis) @ basis.T
+        return (residual**2).sum(dim=2).mean(dim=1, keepdim=True)
+
+
+#: name -> constructor taking the channel count (models of normal windows, unsupervised).
+AUTOENCODERS: dict[str, Callable[[int], nn.Module]] = {
+    "edge_cnn_lstm_ae": EdgeAutoencoder,
+    "lstm_ae": LstmAutoencoder,
+}
+
+
 class ReconstructionError(nn.Module):
     """Wraps an autoencoder so it scores like a classifier: one number per window, the mean
     squared reconstruction error (higher = more anomalous; not a probability)."""
@@ -138,10 +193,18 @@ CLASSIFIERS: dict[str, Callable[[int], nn.Module]] = {
 
 
 def build(name: str, channels: int) -> nn.Module:
-    if name not in CLASSIFIERS:
-        raise ConfigError.invalid("model", f"must be one of: {', '.join(CLASSIFIERS)}", name)
+    """A classifier, or an autoencoder wrapped to score its reconstruction error."""
     if channels < 1:
         raise ConfigError.invalid("channels", "must be at least 1", channels)
+    if name in AUTOENCODERS:
+        return ReconstructionError(AUTOENCODERS[name](channels))
+    if name == "pca":
+        if channels < 2:
+            raise ConfigError.invalid("model", "pca needs at least 2 channels", name)
+        return PcaResidual(channels)
+    if name not in CLASSIFIERS:
+        known = ", ".join([*CLASSIFIERS, *AUTOENCODERS, "pca"])
+        raise ConfigError.invalid("model", f"must be one of: {known}", name)
     return CLASSIFIERS[name](channels)
 
 

@@ -7,6 +7,11 @@ break, flatline). Each anomaly is labelled as a window centred on its onset, a t
 series split between its anomalies (as the NAB benchmark labels its windows), so a detector is
 rewarded for catching an onset early and not for flagging the aftermath forever.
 
+`rig` draws one multivariate test rig (a pump: load, current, pressure, flow, temperatures,
+vibration, all driven by one slowly varying load) whose faults last hundreds of readings and
+are labelled point by point, most of them breaking the relation between channels rather than any
+channel's range: the case a model of normal behaviour trained on the leading normal part is for.
+
 ``edgewatch datasets synth --out DIR`` writes them as CSV files (``timestamp``, the channels,
 ``label``) that ``replay csv`` and ``evaluate --dataset csv`` read.
 """
@@ -19,7 +24,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["ANOMALY_KINDS", "BASE_KINDS", "SyntheticSeries", "synthetic_corpus"]
+__all__ = [
+    "ANOMALY_KINDS",
+    "BASE_KINDS",
+    "RIG_FAULTS",
+    "SyntheticSeries",
+    "rig",
+    "synthetic_corpus",
+]
 
 BASE_KINDS = ("noise", "ar1", "random_walk", "seasonal", "counts")
 ANOMALY_KINDS = ("spike", "level_shift", "drift", "variance", "seasonal_break", "flatline")
@@ -109,3 +121,57 @@ def synthetic_corpus(files: int = 20, seed: int = 7) -> Iterator[SyntheticSeries
     rng = np.random.default_rng(seed)
     for i in range(files):
         yield _series(i, rng)
+
+
+RIG_FAULTS = ("valve_closure", "sensor_drift", "vibration", "cavitation", "overload")
+
+
+def rig(seed: int = 0, n: int = 5_000, normal_share: float = 0.4) -> SyntheticSeries:
+    """A labelled 8-channel pump rig; its first ``normal_share`` has no fault."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    load = 0.6 + 0.25 * np.sin(2 * np.pi * t / 700) + np.cumsum(rng.normal(0, 0.004, n))
+    load = np.clip(load, 0.1, 1.2)
+
+    def noise(sd: float) -> np.ndarray:
+        return rng.normal(0.0, sd, n)
+
+    ch = {
+        "current": 12.0 * load + noise(0.25),
+        "pressure": 3.0 + 2.5 * load + noise(0.06),
+        "flow": 40.0 * load + noise(0.8),
+        "temp_motor": 40.0 + 25.0 * pd.Series(load).ewm(alpha=0.01).mean().to_numpy() + noise(0.3),
+        "temp_fluid": 20.0 + 8.0 * load + noise(0.2),
+        "vibration": 0.4 + 0.3 * load + np.abs(noise(0.05)),
+        "rpm": 1_450.0 + 100.0 * load + noise(4.0),
+        "voltage": 400.0 + noise(1.5),
+    }
+    label = np.zeros(n, dtype=np.int64)
+    onsets: list[int] = []
+    kinds: list[str] = []
+    at = int(normal_share * n) + int(rng.integers(50, 200))
+    while at < n - 300:
+        kind = str(rng.choice(RIG_FAULTS))
+        length = int(rng.integers(150, 400))
+        end = min(at + length, n)
+        ramp = np.linspace(0.0, 1.0, end - at)
+        if kind == "valve_closure":  # pressure up, flow down: each still in its range
+            ch["pressure"][at:end] += 0.9 * np.minimum(3 * ramp, 1.0)
+            ch["flow"][at:end] -= 9.0 * np.minimum(3 * ramp, 1.0)
+        elif kind == "sensor_drift":
+            ch["temp_fluid"][at:end] += 4.0 * ramp
+        elif kind == "vibration":
+            ch["vibration"][at:end] += np.abs(rng.normal(0.0, 0.25, end - at))
+        elif kind == "cavitation":
+            ch["flow"][at:end] += rng.normal(0.0, 4.0, end - at)
+            ch["pressure"][at:end] += rng.normal(0.0, 0.3, end - at)
+        else:  # overload: current and motor temperature rise at the same flow
+            ch["current"][at:end] += 3.0 * np.minimum(2 * ramp, 1.0)
+            ch["temp_motor"][at:end] += 6.0 * ramp
+        label[at:end] = 1
+        onsets.append(at)
+        kinds.append(kind)
+        at = end + int(rng.integers(200, 600))
+    ts = pd.to_datetime(_START_MS + t * 1_000, unit="ms")
+    frame = pd.DataFrame({"timestamp": ts.strftime("%Y-%m-%d %H:%M:%S"), **ch, "label": label})
+    return SyntheticSeries(f"rig-{seed:02d}", frame, tuple(onsets), tuple(kinds))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import numpy as np
 import orjson
+import pandas as pd
 import typer
 from rich.progress import (
     BarColumn,
@@ -20,13 +22,14 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from edgewatch.errors import DependencyMissingError
+from edgewatch.errors import ConfigError, DependencyMissingError
 from edgewatch.models.artifacts import SHIPPED
 from edgewatch.pipeline.cli.common import ConfigOpt, LogOpt, console, load_settings
 from edgewatch.pipeline.settings import Settings
 from edgewatch.producers.datasets import default_data_dir
 
 if TYPE_CHECKING:
+    from edgewatch.models.owndata import Mode
     from edgewatch.models.windows import Splits
 
 __all__ = ["models_app", "train_command"]
@@ -75,25 +78,83 @@ def _splits(
 
 
 def train_command(
-    dataset: DatasetOpt,
-    out: Annotated[Path, Opt(help="Folder for the .onnx and .json card.")] = ARTIFACTS,
-    path: PathOpt = None,
-    model: Annotated[str, Opt(help="Network to train.")] = "edge_cnn_lstm",
+    dataset: Annotated[
+        Literal["simulated", "fd001", "csv", "metropt"],
+        Opt(help="simulated, fd001, or your own data: csv (--path) or metropt."),
+    ],
+    out: Annotated[
+        Path | None,
+        Opt(help="Folder for the .onnx and card (default: shipped ones in place; else ./models)."),
+    ] = None,
+    path: Annotated[
+        Path | None, Opt(help="fd001/metropt: folder of the files; csv: a file or folder.")
+    ] = None,
+    model: Annotated[
+        str | None,
+        Opt(help="Network (default edge_cnn_lstm; unsupervised: edge_cnn_lstm_ae, lstm_ae also)."),
+    ] = None,
     epochs: EpochsOpt = 40,
     seed: SeedOpt = 42,
     loss: Annotated[
         Literal["bce", "focal"], Opt(help="bce or focal (alpha .75, gamma 2).")
     ] = "bce",
-    seq_len: Annotated[int, Opt(min=2, help="Readings per window.")] = 10,
+    seq_len: Annotated[int, Opt(min=2, max=1_000, help="Readings per window.")] = 10,
+    label_column: Annotated[str | None, Opt(help="csv: the 0/1 label column.")] = None,
+    windows: Annotated[
+        Path | None, Opt(help="csv/metropt: [start, end] label windows (JSON or CSV).")
+    ] = None,
+    asset_column: Annotated[str | None, Opt(help="csv: column naming the asset.")] = None,
+    timestamp_column: Annotated[str | None, Opt(help="csv: timestamp column.")] = None,
+    channels: Annotated[
+        str | None, Opt(help="csv/metropt: channels to train on, comma-separated (default: all).")
+    ] = None,
+    ignore_columns: Annotated[
+        str | None, Opt(help="csv: columns that are never channels, comma-separated.")
+    ] = None,
+    train_until: Annotated[
+        str | None,
+        Opt(help="csv/metropt: train on readings up to this time (ISO 8601 or epoch ms)."),
+    ] = None,
+    train_share: Annotated[
+        float, Opt(min=0.01, max=0.99, help="csv/metropt: else on each asset's first share.")
+    ] = 0.4,
+    mode: Annotated[
+        Literal["auto", "supervised", "unsupervised"],
+        Opt(help="auto: supervised when the training part has labelled anomalies."),
+    ] = "auto",
+    quantile: Annotated[
+        float,
+        Opt(min=0.5, max=0.99999, help="Unsupervised: alarm above this validation quantile."),
+    ] = 0.99,
     config: ConfigOpt = None,
     log_level: LogOpt = None,
 ) -> None:
-    """Train a model and write its INT8 ONNX artifact and card (same seed -> same sha256)."""
+    """Train a model and write its INT8 ONNX artifact and card (same seed -> same sha256).
+
+    On your own data (csv, metropt) it trains on each asset's leading stretch: a classifier when
+    that holds labelled anomalies, else a model of normal behaviour (an autoencoder whose
+    reconstruction error is the score). `run --model CARD` and `evaluate --model CARD` load it."""
     settings = load_settings(config, None, log_level=log_level)
     with _train_extra():
         from edgewatch.models.job import train_artifact
         from edgewatch.models.train import Epoch, TrainConfig
-    splits = _splits(dataset, settings, path, seed, seq_len)
+    own = dataset in ("csv", "metropt")
+    if own:
+        splits, chosen = _own_splits(
+            dataset, settings, path, seq_len, mode,
+            {"label_column": label_column, "windows": windows, "asset_column": asset_column,
+             "timestamp_column": timestamp_column, "ignore_columns": _names(ignore_columns)},
+            channels=_names(channels), train_until=train_until, train_share=train_share,
+        )  # fmt: skip
+        unsupervised = "pca" if len(splits.channels) > 1 else "edge_cnn_lstm_ae"
+        network = model or ("edge_cnn_lstm" if chosen == "supervised" else unsupervised)
+        folder = out or Path("models")
+    else:
+        for flag, value in (("--label-column", label_column), ("--train-until", train_until)):
+            if value is not None:
+                raise ConfigError(f"{flag} applies to --dataset csv or metropt, not {dataset}")
+        splits = _splits(dataset, settings, path, seed, seq_len)
+        network, folder = model or "edge_cnn_lstm", out or ARTIFACTS
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -114,8 +175,64 @@ def train_command(
             progress.update(tasks[e.epoch], losses=losses)
 
         cfg = TrainConfig(epochs=epochs, seed=seed, loss=loss)
-        card = train_artifact(splits, out, cfg, model, on_step=on_step, on_epoch=on_epoch)
+        card = train_artifact(
+            splits, folder, cfg, network, on_step=on_step, on_epoch=on_epoch,
+            command=" ".join(["edgewatch", "train", *sys.argv[2:]]) if own else None,
+            quantile=quantile,
+        )  # fmt: skip
     console.print(f"wrote {card} and {card.with_suffix('.onnx')}")
+    if own:
+        console.print(f"use it: edgewatch run --model {card}  (or evaluate --model {card})")
+
+
+def _names(text: str | None) -> tuple[str, ...] | None:
+    return tuple(c.strip() for c in text.split(",") if c.strip()) if text else None
+
+
+def _own_splits(
+    dataset: str,
+    settings: Settings,
+    path: Path | None,
+    seq_len: int,
+    mode: Mode,
+    options: dict[str, object],
+    *,
+    channels: tuple[str, ...] | None,
+    train_until: str | None,
+    train_share: float,
+) -> tuple[Splits, str]:
+    from edgewatch.models.owndata import own_splits
+    from edgewatch.producers.datasets import open_dataset
+
+    if dataset == "metropt":
+        options = {"windows": options.get("windows")}
+    source = open_dataset(dataset, path, settings.data_dir or default_data_dir(), **options)
+    until = _epoch_ms(train_until) if train_until is not None else None
+    name = f"csv-{path.stem}" if dataset == "csv" and path is not None else dataset
+    with console.status(f"{name}: reading records and building windows"):
+        splits, chosen = own_splits(
+            source.records(), name, seq_len, train_until=until, train_share=train_share,
+            channels=channels, mode=mode,
+        )  # fmt: skip
+    console.print(
+        f"{name}: {chosen}; {len(splits.train):,} train / {len(splits.val):,} validation / "
+        f"{len(splits.test):,} test windows of {seq_len} x {len(splits.channels)} "
+        f"({', '.join(splits.channels)})"
+    )
+    return splits, chosen
+
+
+def _epoch_ms(text: str) -> int:
+    """``--train-until`` as event time: epoch milliseconds, or ISO 8601 (naive = UTC)."""
+    if text.strip().lstrip("-").isdigit():
+        return int(text)
+    try:
+        stamp = pd.Timestamp(text)
+    except ValueError as exc:
+        raise ConfigError.invalid("--train-until", "must be ISO 8601 or epoch ms", text) from exc
+    if stamp.tzinfo is None:
+        stamp = stamp.tz_localize("UTC")
+    return int(stamp.value // 1_000_000)
 
 
 @models_app.command("compare")
