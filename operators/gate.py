@@ -1,27 +1,46 @@
 """`Gate`: decide which windows wake the model, at a target wake rate, with audit samples.
 
-The threshold is the ``1 - wake_rate`` quantile of the last ``calibration`` prefilter scores
-(river's exact `RollingQuantile`; its P² estimator of all scores settled far from the true
-quantile on skewed scores): a window is woken when its score reaches the threshold computed
-*before* the score is added (score before learn). Until ``calibration`` scores have been seen
-every window is woken. ``audit_every = N`` wakes every N-th window the gate would have
-skipped, so the rate at which the model flags audited windows measures what the gate misses.
+The threshold is a quantile of the last ``calibration`` prefilter scores (kept sorted, exactly):
+a window wakes when its score reaches the threshold computed *before* the score is added (score
+before learn). Only the first ``min(100, calibration)`` windows wake regardless, so a short
+stream (or a member that just started) is gated from its first hundred windows on.
+
+The target is the share of *all* windows woken, whatever woke them: windows an asset is held
+awake for after a detection (``hold``) count against it. The gate tracks the share of windows
+it woke for a hold (exponentially weighted over about ``calibration`` windows) and sets the
+quantile so that holds plus scores together meet the target; when holds alone use the whole
+budget, new holds are not granted until they fall below it. Windows tied at the threshold (many
+score 0 while prefilters warm up) wake by a hash of asset and seq at the share that meets the
+budget, the same on every run. A slow feedback keeps the share woken by score at its budget when
+the rolling window lags the stream (a fleet that warmed up together, a regime change).
+``audit_every = N`` wakes every N-th
+window the gate would have skipped, so the rate at which the model flags audited windows
+measures what the gate misses (audits are extra, by design).
 """
 
 from __future__ import annotations
 
+import bisect
 import math
+import zlib
+from collections import deque
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
-from river import stats
 
 from edgewatch.errors import ConfigError
 from edgewatch.operators import state as snap
 from edgewatch.operators.windowing import WindowBatch
 
 __all__ = ["Gate"]
+
+#: Windows that wake regardless while the gate collects its first scores.
+WARMUP = 100
+#: Step of the feedback that keeps the share woken by score at the budget when the recent scores
+#: are unlike the window's (a fleet that just started, a regime change): the budget the quantile
+#: is taken at is scaled by exp(FEEDBACK * (budget - woke)) per window.
+FEEDBACK = 0.01
 
 
 class Gate:
@@ -47,21 +66,22 @@ class Gate:
         self.wake_rate = wake_rate
         self.audit_every = audit_every
         self.calibration = calibration
-        self.quantile = (
-            stats.RollingQuantile(1.0 - wake_rate, window_size=calibration)
-            if wake_rate is not None
-            else None
-        )
+        self.warmup = min(WARMUP, calibration)
         self.seen = 0
         self.woken = 0
         self.audited = 0
         self.hold = hold
         self.held: dict[str, int] = {}  # asset -> windows it stays woken
+        self.held_share = 0.0  # share of recent windows woken for a hold
+        self._recent: deque[float] = deque()  # the last `calibration` finite scores, in order
+        self._sorted: list[float] = []  # the same, sorted
         self._skipped = 0  # windows skipped since the last audit sample
+        self._factor = 1.0  # feedback on the quantile's budget (see FEEDBACK)
 
     def confirm(self, assets: Iterable[str]) -> None:
-        """The model found these assets anomalous: keep them woken for ``hold`` windows."""
-        if self.hold:
+        """The model found these assets anomalous: keep them woken for ``hold`` windows, while
+        holds use less than the wake budget."""
+        if self.hold and (self.wake_rate is None or self.held_share < self.wake_rate):
             for asset in assets:
                 self.held[asset] = self.hold
 
@@ -79,24 +99,62 @@ class Gate:
 
     @property
     def threshold(self) -> float:
-        """The score from which windows wake (inf while calibrating or when disabled: then no
+        """The score from which windows wake (inf while warming up or when disabled: then no
         window counts as anomalous to the prefilter's learning)."""
-        if self.quantile is None or self.seen < self.calibration:
-            return math.inf
-        value = self.quantile.get()
-        return math.inf if value is None else float(value)
+        return self._cut()[0]
+
+    def _cut(self) -> tuple[float, float]:
+        """The threshold, and the share of windows scoring exactly it that wake: ties (many
+        windows score 0 while prefilters warm up) are broken so the budget is met exactly."""
+        ordered = self._sorted
+        budget = min(self._budget() * self._factor, 1.0)
+        if self.seen < self.warmup or not ordered or budget <= 0.0:
+            return math.inf, 0.0
+        n = len(ordered)
+        threshold = ordered[min(int((1.0 - budget) * n), n - 1)]
+        above = n - bisect.bisect_right(ordered, threshold)
+        tied = n - above - bisect.bisect_left(ordered, threshold)
+        return threshold, min(max((budget * n - above) / tied, 0.0), 1.0)
+
+    def wakes(self, score: float, key: str | None = None) -> bool:
+        """Whether ``score`` reaches the threshold (not counting warm-up, holds or audits); a
+        score tied with it wakes by a hash of ``key`` (the window's asset and seq), at the share
+        that meets the budget, the same on every run (without a key: it does not)."""
+        threshold, share = self._cut()
+        if score != threshold:
+            return score > threshold
+        return key is not None and zlib.crc32(key.encode()) < share * 2**32
+
+    def _budget(self) -> float:
+        """The share of windows not held that may wake by their score."""
+        rate, held = self.wake_rate, self.held_share
+        if rate is None or held >= rate:
+            return 0.0
+        return (rate - held) / (1.0 - held)
+
+    def _learn(self, score: float, held: bool) -> None:
+        self.seen += 1
+        a = max(1.0 / self.seen, 1.0 / self.calibration)
+        self.held_share += a * (held - self.held_share)
+        if not math.isfinite(score):
+            return
+        recent, ordered = self._recent, self._sorted
+        if len(recent) == self.calibration:
+            del ordered[bisect.bisect_left(ordered, recent.popleft())]
+        recent.append(score)
+        bisect.insort(ordered, score)
 
     def process(self, batch: WindowBatch) -> WindowBatch:
         n = len(batch)
-        if self.quantile is None:
+        if self.wake_rate is None:
             self.seen += n
             self.woken += n
             return batch
         scores = batch.prefilter.tolist() if batch.prefilter is not None else [math.inf] * n
         woken, audit = [False] * n, [False] * n
-        held, quantile = self.held, self.quantile
+        held = self.held
         for i, (record, score) in enumerate(zip(batch.records, scores, strict=True)):
-            wake = self.seen < self.calibration or score >= self.threshold
+            wake = self.seen < self.warmup or self.wakes(score, f"{record.asset}\x1f{record.seq}")
             left = held.get(record.asset)
             if left is not None:
                 wake = True
@@ -110,11 +168,13 @@ class Gate:
                     wake = audit[i] = True
                     self._skipped = 0
                     self.audited += 1
+            if left is None and self.seen >= self.warmup:  # steer towards the budget
+                by_score = wake and not audit[i]
+                self._factor *= math.exp(FEEDBACK * (self._budget() - by_score))
+                self._factor = min(max(self._factor, 0.25), 4.0)
             woken[i] = wake
             self.woken += wake
-            if math.isfinite(score):
-                quantile.update(score)
-            self.seen += 1
+            self._learn(score, left is not None)
         batch.woken = np.array(woken, dtype=bool)
         batch.audit = np.array(audit, dtype=bool)
         return batch

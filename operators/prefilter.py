@@ -96,15 +96,14 @@ def make_detector(kind: str, channels: Sequence[str], seed: int = 42) -> Callabl
 
 
 class LearnGate(Protocol):
-    """What the prefilter asks of the gate: the score from which a window is woken."""
+    """What the prefilter asks of the gate: whether it would wake a window of this score."""
 
-    @property
-    def threshold(self) -> float: ...
+    def wakes(self, score: float) -> bool: ...
 
 
 class Prefilter:
     """Scores each window's newest (scaled) reading with its asset's detector, then learns it
-    according to ``learn`` (see the module doc); ``gate`` supplies the threshold for that."""
+    according to ``learn`` (see the module doc); ``gate`` says which scores it would wake."""
 
     def __init__(
         self,
@@ -169,7 +168,7 @@ class Prefilter:
 
     def process(self, batch: WindowBatch) -> WindowBatch:
         names = self.channels
-        limit = float("inf") if self.gate is None or self.learn == "all" else self.gate.threshold
+        gate = None if self.learn == "all" else self.gate
         skipped = self.skipped
         scores = []
         for record, newest in zip(batch.records, batch.values[:, -1].tolist(), strict=True):
@@ -178,7 +177,7 @@ class Prefilter:
             x = dict(zip(names, newest, strict=True))
             score = detector.score_one(x)
             scores.append(score)
-            if score < limit or skipped[asset] >= self.relearn_after:
+            if gate is None or not gate.wakes(score) or skipped[asset] >= self.relearn_after:
                 detector.learn_one(x)
                 skipped[asset] = 0
             else:

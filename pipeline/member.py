@@ -285,6 +285,8 @@ class Member:
         for asset, partition in found.assets.items():
             self._partition_of[asset] = (topic, partition)
         self.metrics.restored.inc(len(found.assets))
+        for reason in ("invalid", "foreign", "ahead"):
+            self.metrics.snapshots_skipped.labels(reason).inc(getattr(found, reason))
 
     def _dead_letter(self, exc: RecordError, m: Message) -> None:
         self.outputs.dead_letter(exc, m)

@@ -99,7 +99,10 @@ class DetectorSettings(BaseModel):
     )
     audit_every: int = Field(0, ge=0, description="wake every N-th skipped window (0 = never)")
     calibration: int = Field(
-        5_000, ge=1, description="windows the gate wakes for while it learns its threshold"
+        5_000,
+        ge=1,
+        description="recent prefilter scores the gate's threshold is a quantile of (the first "
+        "min(100, calibration) windows wake regardless)",
     )
     hold: int = Field(100, ge=0, description="windows an asset stays woken after a detection")
     stride: int = Field(1, ge=1)

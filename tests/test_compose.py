@@ -14,7 +14,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = ROOT / "docker-compose.yml"
 EDGEWATCH = str(Path(sys.executable).with_name("edgewatch"))
-PROFILES = ("--profile", "simulated", "--profile", "fd001")
+PROFILES = ("--profile", "simulated", "--profile", "fd001", "--profile", "metropt")
 
 
 def _services() -> dict[str, dict[str, object]]:

@@ -111,6 +111,13 @@ class PipelineMetrics:
             "(the others warm up).",
             registry=r,
         )
+        self.snapshots_skipped = Counter(
+            "edgewatch_state_snapshots_skipped_total",
+            "Changelog snapshots not restored: invalid (unreadable, forged, not fitting this "
+            "member's detectors), foreign (another model version) or ahead (past the commit).",
+            ["reason"],
+            registry=r,
+        )
         self.gaps = Counter(
             "edgewatch_sequence_gaps_total",
             "Records missing upstream: jumps in an asset's seq.",

@@ -28,7 +28,8 @@ def test_every_prefilter_scores_a_level_shift_higher(kind: str) -> None:
 
 
 class FixedGate:
-    threshold = 3.0  # a window scoring 3 or more is one the gate would wake
+    def wakes(self, score: float) -> bool:
+        return score >= 3.0  # a window scoring 3 or more is one the gate would wake
 
 
 def _after_shift(learn: str, relearn_after: int = 10_000) -> float:

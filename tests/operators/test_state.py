@@ -72,7 +72,8 @@ def test_a_restored_cascade_continues_as_if_uninterrupted(
 
 
 class _FixedGate:
-    threshold = 1.5
+    def wakes(self, score: float) -> bool:
+        return score >= 1.5
 
 
 @pytest.mark.parametrize("kind", ["ewzscore", "online"])

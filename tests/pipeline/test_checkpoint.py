@@ -36,17 +36,18 @@ def test_offsets_and_snapshots_wait_for_the_interval_outputs_do_not() -> None:
 
 
 def test_after_a_crash_only_the_uncommitted_stretch_is_processed_twice() -> None:
+    # the gate off: its calibration is the member's, so a new member's gate decides afresh
     whole = _broker()
-    _drain(_member(whole, changelog=False), 1_000)
+    _drain(_member(whole, changelog=False, wake_rate=None), 1_000)
 
     broker, clock = _broker(), [0]
-    first = _member(broker, commit_interval_ms=1_000, wall_ms=lambda: clock[0])
+    first = _member(broker, commit_interval_ms=1_000, wall_ms=lambda: clock[0], wake_rate=None)
     first.step(max_records=40)
     clock[0] = 1_000
     first.step(max_records=40)  # checkpoint: 80 records committed, state snapshotted
     clock[0] = 1_500
     first.step(max_records=40)  # sent, not committed; then the member is gone
-    second = _member(broker)
+    second = _member(broker, wake_rate=None)
     _drain(second, 1_000)
     assert second.warmup == 0
     detections, incidents = _outputs(broker)

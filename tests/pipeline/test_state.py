@@ -36,13 +36,17 @@ def _broker() -> MemoryBroker:
 
 
 def _member(
-    broker: MemoryBroker, changelog: bool = True, model: str = "1", **options: Any
+    broker: MemoryBroker,
+    changelog: bool = True,
+    model: str = "1",
+    wake_rate: float | None = 0.5,
+    **options: Any,
 ) -> Member:
     log = Changelog("state", model, lambda parts: broker.messages("state", parts))
     return Member(
         broker.source(["in"], "g"),
         broker.sink(),
-        Cascade.from_card(CARD, _spike_model, wake_rate=0.5, calibration=10, hold=3),  # type: ignore[arg-type]
+        Cascade.from_card(CARD, _spike_model, wake_rate=wake_rate, calibration=10, hold=3),  # type: ignore[arg-type]
         topics=TOPICS,
         metrics=PipelineMetrics(),
         model="spike",
