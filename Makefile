@@ -50,7 +50,8 @@ test-slow: install
 # The core Kafka behaviour on a real Apache Kafka 3.6 (../shared/kafka; skipped where absent).
 KAFKA_CORE := tests/pipeline/test_checkpoint_kafka.py tests/pipeline/test_state_kafka.py \
 	tests/pipeline/test_hostile_kafka.py tests/pipeline/test_scale_out.py \
-	tests/pipeline/cli/test_processes.py tests/pipeline/kafka/test_kafka_python.py
+	tests/pipeline/cli/test_processes.py tests/pipeline/kafka/test_kafka_python.py \
+	tests/faults/test_faults.py
 test-kafka: install
 	EDGEWATCH_TEST_BROKERS=apache $(BIN)/pytest -m integration $(KAFKA_CORE)
 

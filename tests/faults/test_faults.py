@@ -350,7 +350,7 @@ def _write_table() -> None:
     for broker, f in FIGURES.items():
         kills, hostile, forged = f["kills"], f["hostile"], f["forged"]
         rows[broker] = (
-            f"| {kills['kills']} of 2 members, {kills['records']:,} records | "
+            f"| {kills['kills']} (2 members), {kills['records']:,} records | "
             f"{kills['lost']} of {kills['windows']:,} / {kills['duplicated']:,} | "
             f"{kills['events'] - kills['events_undelivered']:,} of {kills['events']:,} / "
             f"{kills['events_stored_twice']} / {kills['incidents_out_of_order']} | "

@@ -133,10 +133,3 @@ def test_alerts_survive_a_short_outage_and_a_restart(
     tmp_path: Path, free_port: Callable[[], int]
 ) -> None:
     _outage(tmp_path, free_port(), down_s=2.0)
-
-
-@pytest.mark.slow
-def test_alerts_survive_a_30_second_outage_and_a_restart(
-    tmp_path: Path, free_port: Callable[[], int]
-) -> None:
-    _outage(tmp_path, free_port(), down_s=30.0)
