@@ -82,12 +82,14 @@ def test_members_share_the_work_and_survive_a_sigkill(
     for r in records:
         if (r.asset, r.seq) not in counts:
             missing[r.asset].append(r.seq)
-    # Each asset misses only whole warm-ups: SEQ_LEN - 1 consecutive records where its state
-    # started (seq 0) or was rebuilt after its partition moved.
+    # Each asset misses only warm-ups: the SEQ_LEN - 1 records where its state started (seq 0)
+    # or was rebuilt after its partition moved. A rebuilt warm-up can show shorter: the killed
+    # member may already have published the head of that stretch without committing it (its
+    # offsets said "from seq c", its outputs reached c + j), so only the tail is missing.
     for asset, seqs in missing.items():
         runs = _runs(seqs)
         assert runs[0] == (0, SEQ_LEN - 1), (asset, runs)
-        assert all(length == SEQ_LEN - 1 for _, length in runs), (asset, runs)
+        assert all(1 <= length <= SEQ_LEN - 1 for _, length in runs), (asset, runs)
     rebuilt = sum(len(_runs(s)) - 1 for s in missing.values())
     duplicates = [key for key, n in counts.items() if n > 1]
     print(f"scored {len(counts)} rebuilt {rebuilt} duplicates {len(duplicates)}")
