@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.progress import Progress, TaskID
 from typer import rich_utils
 
 from edgewatch import __version__
@@ -292,14 +293,9 @@ def _evaluate_gates(
     wake_rate: list[float] | None,
 ) -> tuple[str, Any, str]:
     """A shipped data set's test split through a model cascade, one row per gate setting."""
-    from rich.progress import Progress, TaskID
-
     from edgewatch.models.artifacts import load_model, shipped_card
     from edgewatch.pipeline.jobs.evaluate import evaluate_stream, markdown, test_records
     from edgewatch.producers.datasets import default_data_dir
-
-    def _advance(task: TaskID, completed: int) -> None:
-        progress.update(task, completed=completed)
 
     folder = path or (settings.data_dir or default_data_dir()) / "cmapss"
     artifact = load_model(model or shipped_card(dataset))
@@ -310,31 +306,40 @@ def _evaluate_gates(
         for target in targets:
             cfg = settings.detector.model_copy(update={"wake_rate": target})
             task = progress.add_task(f"gate {target or 'off'}", total=len(records))
-            result = evaluate_stream(records, artifact, cfg, on_progress=partial(_advance, task))
+            show = partial(_show, progress, task)
+            result = evaluate_stream(records, artifact, cfg, on_progress=show)
             rows.append(result.as_dict())
     return dataset, rows, markdown(dataset, artifact.card, settings.detector, rows)
+
+
+def _show(progress: Progress, task: TaskID, completed: int) -> None:
+    progress.update(task, completed=completed)
 
 
 def _evaluate_any(
     settings: Settings, dataset: str, path: Path | None, options: dict[str, Any]
 ) -> tuple[str, Any, str]:
     """Any labelled stream through the member's detector and incident tracker."""
-    from rich.progress import Progress
-
+    from edgewatch.operators.baseline import BASELINE, BaselineDetector
     from edgewatch.pipeline.jobs.anystream import evaluate_any, markdown
     from edgewatch.producers.datasets import default_data_dir, open_dataset
 
     source = open_dataset(dataset, path, settings.data_dir or default_data_dir(), **options)
     title = f"{dataset} {path.name if path is not None else ''}".strip()
+    cfg = settings.detector
     with Progress(console=console) as progress:
-        task = progress.add_task(title, total=source.total())
-        result = evaluate_any(
-            source.records(),
-            settings.detector,
-            settings.incidents,
-            on_progress=lambda n: progress.update(task, completed=n),
-        )
-    row = result.as_dict()
+        rows = []
+        for label, detector in ((title, None), (BASELINE, BaselineDetector(cfg.alarm_rate))):
+            task = progress.add_task(label, total=source.total())
+            result = evaluate_any(
+                source.records(),
+                cfg,
+                settings.incidents,
+                on_progress=partial(_show, progress, task),
+                detector=detector,
+            )
+            rows.append(result.as_dict())
+    row = {**rows[0], "baseline": rows[1]}
     name = f"csv-{path.stem}" if dataset == "csv" and path is not None else f"{dataset}-any"
     return name, row, markdown(title, settings.detector, row)
 

@@ -5,7 +5,9 @@ detection.
 Two readings of "a detection" are scored: every record decided anomalous, and every incident
 opened (what pages a person). The early-detection score (`EarlyDetection`, NAB-style standard
 profile) counts each reading's false alarms; the alarm rate is the share of normal (label 0)
-records decided anomalous, to set against the target ``detector.alarm_rate``.
+records decided anomalous, to set against the target ``detector.alarm_rate``. The command line
+also streams the same records through the windowed-Gaussian baseline (`BaselineDetector`) at
+the same alarm rate: the reference row a detector has to beat.
 """
 
 from __future__ import annotations
@@ -13,15 +15,27 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from edgewatch.operators import Confusion, EventRecall
+from edgewatch.operators.base import Scored
+from edgewatch.operators.baseline import BASELINE, STEP, WINDOW
 from edgewatch.operators.evaluation import EarlyDetection
 from edgewatch.pipeline.app import build_detector, build_tracker
 from edgewatch.pipeline.settings import DetectorSettings, IncidentSettings
 from edgewatch.records import SensorRecord
 
 __all__ = ["StreamScores", "evaluate_any", "markdown"]
+
+
+class Scoring(Protocol):
+    """What `evaluate_any` needs of a detector (the member's `Router`, or the baseline)."""
+
+    def process(self, batch: list[SensorRecord]) -> list[Scored]: ...
+    @property
+    def warming(self) -> int: ...
+    @property
+    def unfit(self) -> int: ...
 
 
 @dataclass
@@ -73,9 +87,13 @@ def evaluate_any(
     incident_cfg: IncidentSettings,
     batch: int = 2_000,
     on_progress: Callable[[int], None] | None = None,
+    detector: Scoring | None = None,
 ) -> StreamScores:
-    """Stream ``records`` (in event-time order) through the member's detector and tracker."""
-    detector, tracker = build_detector(detector_cfg), build_tracker(incident_cfg)
+    """Stream ``records`` (in event-time order) through the member's detector (or ``detector``)
+    and incident tracker."""
+    tracker = build_tracker(incident_cfg)
+    if detector is None:
+        detector = build_detector(detector_cfg)
     out = StreamScores()
     assets: dict[str, _Asset] = defaultdict(_Asset)
     row: dict[tuple[str, int], int] = {}  # (asset, seq) -> the record's row in its asset
@@ -124,31 +142,43 @@ def evaluate_any(
 
 
 def markdown(title: str, cfg: DetectorSettings, result: dict[str, Any]) -> str:
-    r = result
+    """The table of ``result`` (`StreamScores.as_dict`), and of its ``baseline`` if present."""
     model = "default (by stream)" if cfg.model is None else str(cfg.model)
-    scored_by = ", ".join(f"{k} {v:,}" for k, v in r["scored_by"].items())
-    return (
-        "\n".join(
-            [
-                f"# Streaming evaluation: {title}",
-                "",
-                f"Detector: {model}; online alarm rate target {cfg.alarm_rate}. Records: "
-                f"{r['records']:,} ({r['warmup_records']:,} warm-up, "
-                f"{r['unfit_records']:,} unfit); scored by: {scored_by}.",
-                "",
-                "| reading | early-detection score | false alarms | F1 | P | R | alarm rate on "
-                "normal | events detected | median delay ms | incidents |",
-                "|---|---|---|---|---|---|---|---|---|---|",
-                f"| records decided anomalous | {r['early_score_decisions']:.1f} | "
-                f"{r['false_alarms_decisions']} | {r['f1']:.4f} | {r['precision']:.4f} | "
-                f"{r['recall']:.4f} | {r['alarm_rate_on_normal']} | {r['events_detected']} of "
-                f"{r['events']} | {r['median_delay_ms']} | |",
-                f"| incidents opened | {r['early_score_incidents']:.1f} | "
-                f"{r['false_alarms_incidents']} | | | | | | | {r['incidents_opened']} |",
-                "",
-                "Early-detection score: NAB-style standard profile (0 = no detections, 100 = every "
-                "window caught at its start and no false alarm).",
-            ]
+    scored_by = ", ".join(f"{k} {v:,}" for k, v in result["scored_by"].items())
+    lines = [
+        f"# Streaming evaluation: {title}",
+        "",
+        f"Detector: {model}; online alarm rate target {cfg.alarm_rate}. Records: "
+        f"{result['records']:,} ({result['warmup_records']:,} warm-up, "
+        f"{result['unfit_records']:,} unfit); scored by: {scored_by}.",
+        "",
+        "| detector | reading | early-detection score | false alarms | F1 | P | R | alarm rate "
+        "on normal | events detected | median delay ms | incidents |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+        *_rows(model, result),
+    ]
+    baseline = result.get("baseline")
+    if baseline is not None:
+        lines += _rows(f"{BASELINE} baseline", baseline)
+    lines += [
+        "",
+        "Early-detection score: NAB-style standard profile (0 = no detections, 100 = every "
+        "window caught at its start and no false alarm).",
+    ]
+    if baseline is not None:
+        lines.append(
+            f"Baseline: each channel's Gaussian over its last {WINDOW:,} readings "
+            f"(refreshed every {STEP}), alarming at the same target rate."
         )
-        + "\n"
-    )
+    return "\n".join(lines) + "\n"
+
+
+def _rows(name: str, r: dict[str, Any]) -> list[str]:
+    return [
+        f"| {name} | records decided anomalous | {r['early_score_decisions']:.1f} | "
+        f"{r['false_alarms_decisions']} | {r['f1']:.4f} | {r['precision']:.4f} | "
+        f"{r['recall']:.4f} | {r['alarm_rate_on_normal']} | {r['events_detected']} of "
+        f"{r['events']} | {r['median_delay_ms']} | |",
+        f"| {name} | incidents opened | {r['early_score_incidents']:.1f} | "
+        f"{r['false_alarms_incidents']} | | | | | | | {r['incidents_opened']} |",
+    ]

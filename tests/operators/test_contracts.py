@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from edgewatch.operators import Chain, Detector, EWZScore, PerAsset, Threshold
+from edgewatch.operators.baseline import WindowedGaussian
 from edgewatch.operators.prefilter import GaussianChannels, HalfSpaceTreesDetector
 from edgewatch.records import SensorRecord
 
@@ -16,6 +17,7 @@ DETECTORS: dict[str, Callable[[], Detector]] = {
     "ewzscore": lambda: EWZScore(0.1, warmup=3),
     "hst": lambda: HalfSpaceTreesDetector(["a", "b"], clip=1_000.0, seed=1),
     "gaussian": lambda: GaussianChannels(["a", "b"], grace_period=3),
+    "windowed-gaussian": lambda: WindowedGaussian(window=50, step=7, warmup=3),
 }
 
 readings = st.lists(

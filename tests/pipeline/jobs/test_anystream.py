@@ -1,6 +1,6 @@
 """`evaluate_any` on labelled synthetic streams no model has seen: the default detector is the
-online one, it beats a plain z-score baseline on the early-detection score, and the command line
-writes the same numbers."""
+online one, it beats a plain z-score rule and the windowed-Gaussian baseline on the
+early-detection score, and the command line writes both rows."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import numpy as np
 import orjson
 from typer.testing import CliRunner
 
+from edgewatch.operators.baseline import BaselineDetector
 from edgewatch.operators.evaluation import EarlyDetection
 from edgewatch.pipeline.cli.main import app
 from edgewatch.pipeline.jobs.anystream import evaluate_any
@@ -56,6 +57,23 @@ def test_default_detector_on_unseen_streams_beats_a_zscore_rule(tmp_path: Path) 
     assert result["early_score_incidents"] > max(_zscore_baseline(), 0.0) + 10
 
 
+def test_default_detector_beats_the_windowed_gaussian_baseline(tmp_path: Path) -> None:
+    folder = _corpus(tmp_path / "streams")
+    cfg, incidents = DetectorSettings(), IncidentSettings()
+    online = evaluate_any(open_csv(folder, label_column="label").records(), cfg, incidents)
+    baseline = evaluate_any(
+        open_csv(folder, label_column="label").records(),
+        cfg,
+        incidents,
+        detector=BaselineDetector(cfg.alarm_rate),
+    )
+    assert set(baseline.models) == {"windowed-gaussian"}
+    ours, theirs = online.as_dict(), baseline.as_dict()
+    for reading in ("decisions", "incidents"):
+        assert ours[f"early_score_{reading}"] > theirs[f"early_score_{reading}"], reading
+    assert ours["alarm_rate_on_normal"] < theirs["alarm_rate_on_normal"]
+
+
 def test_evaluate_csv_from_the_command_line(tmp_path: Path) -> None:
     folder = _corpus(tmp_path / "streams")
     out = tmp_path / "results"
@@ -68,6 +86,8 @@ def test_evaluate_csv_from_the_command_line(tmp_path: Path) -> None:
     assert "early-detection score" in got.output
     row = orjson.loads((out / "csv-streams" / "evaluate.json").read_bytes())
     assert row["records"] == sum(len(s.frame) for s in synthetic_corpus(FILES, SEED))
+    assert row["baseline"]["records"] == row["records"]
+    assert "windowed-gaussian baseline" in got.output
 
 
 def test_synth_writes_the_same_files_for_the_same_seed(tmp_path: Path) -> None:
