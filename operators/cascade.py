@@ -20,9 +20,9 @@ from edgewatch.operators.base import Scored
 from edgewatch.operators.explain import Explain
 from edgewatch.operators.gate import Gate
 from edgewatch.operators.prefilter import LearnPolicy, Prefilter, make_detector
-from edgewatch.operators.scoring import CardScaler, ModelScorer
+from edgewatch.operators.scoring import CardScaler, ModelScorer, scored
 from edgewatch.operators.threshold import Threshold
-from edgewatch.operators.windowing import CountWindows
+from edgewatch.operators.windowing import CountWindows, WindowBatch
 from edgewatch.records import SensorRecord
 
 __all__ = ["Cascade"]
@@ -41,6 +41,7 @@ class Cascade:
     ) -> None:
         self.windows, self.scaler, self.prefilter, self.gate = windows, scaler, prefilter, gate
         self.scorer, self.threshold, self.explain = scorer, threshold, explain
+        self._unsettled: Callable[[], None] | None = None  # see `_settle`
 
     @classmethod
     def from_card(
@@ -162,17 +163,81 @@ class Cascade:
         waits for the model and finishes the batch (threshold, explanations). Submit the next
         batch before collecting this one to overlap the model with the caller's work."""
         windows = self.scaler.process(self.windows.process(batch))
-        if self.gate.wake_rate is not None:  # with the gate off nothing reads the prefilter
-            windows = self.gate.process(self.prefilter.process(windows))
-        scores = self.scorer.submit(windows)
+        if self.gate.wake_rate is None:  # with the gate off nothing reads the prefilter
+            return self._finish(windows, self.scorer.submit(windows))
+        return self._finish(windows, self._gated(windows))
 
+    def _gated(self, windows: WindowBatch) -> Callable[[], list[Scored]]:
+        """Prefilter and gate window by window, in stream order, so that a detection holds its
+        asset awake from the asset's next window on, whatever the batch: before a window of an
+        asset with a woken window still unscored, the model scores the woken windows so far.
+        The rest are scored on the worker thread; the next batch waits for them first."""
+        self._settle()
+        n, prefilter, gate = len(windows), self.prefilter, self.gate
+        model = np.zeros(n)
+        scores, woken, audit, may_hold = [0.0] * n, [False] * n, [False] * n, [False] * n
+        pending: list[int] = []
+        waiting: set[str] = set()
+        newest = windows.values[:, -1].tolist()
+        for i, record in enumerate(windows.records):
+            asset = record.asset
+            if asset in waiting:
+                self._hold(windows, pending, may_hold, model, self.scorer.run)
+                pending, waiting = [], set()
+            score = scores[i] = prefilter.score_learn(asset, newest[i])
+            woken[i], audit[i], may_hold[i] = gate.decide(asset, record.seq, score)
+            if woken[i]:
+                pending.append(i)
+                waiting.add(asset)
+        windows.prefilter = np.array(scores, dtype=np.float64)
+        windows.woken, windows.audit = np.array(woken, dtype=bool), np.array(audit, dtype=bool)
+        future = self.scorer.start(windows.values[pending].astype(np.float32)) if pending else None
+
+        done = future is None
+
+        def settle() -> None:  # once, by whichever comes first: this collect or the next batch
+            nonlocal done
+            if not done and future is not None:
+                done = True
+                self._hold(windows, pending, may_hold, model, lambda _: future.result())
+
+        def collect() -> list[Scored]:
+            settle()
+            return scored(windows, model)
+
+        self._unsettled = settle
+        return collect
+
+    def _settle(self) -> None:
+        """Apply the holds of the last batch's windows scored on the worker thread (once)."""
+        settle, self._unsettled = self._unsettled, None
+        if settle is not None:
+            settle()
+
+    def _hold(
+        self,
+        windows: WindowBatch,
+        at: list[int],
+        may_hold: list[bool],
+        model: np.ndarray,
+        run: Callable[[np.ndarray], np.ndarray],
+    ) -> None:
+        """Score the windows ``at`` into ``model``; each detection that may hold holds."""
+        model[at] = run(windows.values[at].astype(np.float32))
+        cut = self.threshold.value
+        for i in at:
+            if may_hold[i] and model[i] >= cut:
+                self.gate.hold_asset(windows.records[i].asset)
+
+    def _finish(
+        self, windows: WindowBatch, scores: Callable[[], list[Scored]]
+    ) -> Callable[[], list[Scored]]:
         def collect() -> list[Scored]:
             scored = self.threshold.process(scores())
             for i, item in enumerate(scored):  # only anomalous windows are explained
                 if item.decision:
                     item.values = windows.values[i]
             self.explain.process(scored)
-            self.gate.confirm(s.record.asset for s in scored if s.decision)
             return scored
 
         return collect

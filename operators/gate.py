@@ -78,13 +78,6 @@ class Gate:
         self._skipped = 0  # windows skipped since the last audit sample
         self._factor = 1.0  # feedback on the quantile's budget (see FEEDBACK)
 
-    def confirm(self, assets: Iterable[str]) -> None:
-        """The model found these assets anomalous: keep them woken for ``hold`` windows, while
-        holds use less than the wake budget."""
-        if self.hold and (self.wake_rate is None or self.held_share < self.wake_rate):
-            for asset in assets:
-                self.held[asset] = self.hold
-
     def evict(self, assets: Iterable[str]) -> None:
         for asset in assets:
             self.held.pop(asset, None)
@@ -144,37 +137,50 @@ class Gate:
         recent.append(score)
         bisect.insort(ordered, score)
 
+    def decide(self, asset: str, seq: int, score: float) -> tuple[bool, bool, bool]:
+        """One window, in stream order: whether it wakes, whether as an audit sample, and
+        whether a detection in it may hold the asset awake (holds use less than the budget
+        now). The gate must be on."""
+        wake = self.seen < self.warmup or self.wakes(score, f"{asset}\x1f{seq}")
+        held = self.held
+        left = held.get(asset)
+        audit = False
+        if left is not None:
+            wake = True
+            if left > 1:
+                held[asset] = left - 1
+            else:
+                del held[asset]
+        elif not wake and self.audit_every:
+            self._skipped += 1
+            if self._skipped >= self.audit_every:
+                wake = audit = True
+                self._skipped = 0
+                self.audited += 1
+        if left is None and self.seen >= self.warmup:  # steer towards the budget
+            by_score = wake and not audit
+            self._factor *= math.exp(FEEDBACK * (self._budget() - by_score))
+            self._factor = min(max(self._factor, 0.25), 4.0)
+        self.woken += wake
+        self._learn(score, left is not None)
+        rate = self.wake_rate
+        return wake, audit, bool(self.hold) and (rate is None or self.held_share < rate)
+
+    def hold_asset(self, asset: str) -> None:
+        """A detection in a window that `decide` said may hold: keep the asset woken."""
+        self.held[asset] = self.hold
+
     def process(self, batch: WindowBatch) -> WindowBatch:
+        """`decide` over a batch (holds come from `hold_asset` calls between batches)."""
         n = len(batch)
         if self.wake_rate is None:
             self.seen += n
             self.woken += n
             return batch
         scores = batch.prefilter.tolist() if batch.prefilter is not None else [math.inf] * n
-        woken, audit = [False] * n, [False] * n
-        held = self.held
-        for i, (record, score) in enumerate(zip(batch.records, scores, strict=True)):
-            wake = self.seen < self.warmup or self.wakes(score, f"{record.asset}\x1f{record.seq}")
-            left = held.get(record.asset)
-            if left is not None:
-                wake = True
-                if left > 1:
-                    held[record.asset] = left - 1
-                else:
-                    del held[record.asset]
-            if not wake and self.audit_every:
-                self._skipped += 1
-                if self._skipped >= self.audit_every:
-                    wake = audit[i] = True
-                    self._skipped = 0
-                    self.audited += 1
-            if left is None and self.seen >= self.warmup:  # steer towards the budget
-                by_score = wake and not audit[i]
-                self._factor *= math.exp(FEEDBACK * (self._budget() - by_score))
-                self._factor = min(max(self._factor, 0.25), 4.0)
-            woken[i] = wake
-            self.woken += wake
-            self._learn(score, left is not None)
-        batch.woken = np.array(woken, dtype=bool)
-        batch.audit = np.array(audit, dtype=bool)
+        decided = [
+            self.decide(r.asset, r.seq, s) for r, s in zip(batch.records, scores, strict=True)
+        ]
+        batch.woken = np.array([d[0] for d in decided], dtype=bool)
+        batch.audit = np.array([d[1] for d in decided], dtype=bool)
         return batch

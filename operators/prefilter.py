@@ -166,21 +166,23 @@ class Prefilter:
             self.skipped[asset] = 0
         return detector
 
-    def process(self, batch: WindowBatch) -> WindowBatch:
-        names = self.channels
+    def score_learn(self, asset: str, newest: Sequence[float]) -> float:
+        """Score one window's newest reading with its asset's detector, then learn it (or not,
+        by the policy); windows go in stream order."""
+        detector = self._detector(asset)
+        x = dict(zip(self.channels, newest, strict=True))
+        score = detector.score_one(x)
         gate = None if self.learn == "all" else self.gate
         skipped = self.skipped
-        scores = []
-        for record, newest in zip(batch.records, batch.values[:, -1].tolist(), strict=True):
-            asset = record.asset
-            detector = self._detector(asset)
-            x = dict(zip(names, newest, strict=True))
-            score = detector.score_one(x)
-            scores.append(score)
-            if gate is None or not gate.wakes(score) or skipped[asset] >= self.relearn_after:
-                detector.learn_one(x)
-                skipped[asset] = 0
-            else:
-                skipped[asset] += 1
+        if gate is None or not gate.wakes(score) or skipped[asset] >= self.relearn_after:
+            detector.learn_one(x)
+            skipped[asset] = 0
+        else:
+            skipped[asset] += 1
+        return score
+
+    def process(self, batch: WindowBatch) -> WindowBatch:
+        newest = batch.values[:, -1].tolist()
+        scores = [self.score_learn(r.asset, x) for r, x in zip(batch.records, newest, strict=True)]
         batch.prefilter = np.array(scores, dtype=np.float64)
         return batch

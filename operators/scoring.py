@@ -9,7 +9,7 @@ to the model in micro-batches of at most ``batch_size`` and returns a `Scored` i
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from time import perf_counter
 from typing import Any
 
@@ -19,7 +19,7 @@ from edgewatch.errors import ConfigError
 from edgewatch.operators.base import Scored
 from edgewatch.operators.windowing import WindowBatch
 
-__all__ = ["CardScaler", "ModelScorer"]
+__all__ = ["CardScaler", "ModelScorer", "scored"]
 
 
 class CardScaler:
@@ -75,7 +75,8 @@ class ModelScorer:
         self.seconds = 0.0  # wall time inside the model
         self._worker = ThreadPoolExecutor(1, thread_name_prefix="edgewatch-model")
 
-    def _run(self, x: np.ndarray) -> np.ndarray:
+    def run(self, x: np.ndarray) -> np.ndarray:
+        """Score ``x`` (float32 windows) here and now, in micro-batches."""
         found = np.empty(len(x))
         for start in range(0, len(x), self.batch_size):
             began = perf_counter()
@@ -85,33 +86,40 @@ class ModelScorer:
         self.windows += len(x)
         return found
 
+    def start(self, x: np.ndarray) -> Future[np.ndarray]:
+        """`run` on the worker thread (in submission order)."""
+        return self._worker.submit(self.run, x)
+
     def submit(self, batch: WindowBatch) -> Callable[[], list[Scored]]:
         """Start scoring the woken windows; the returned function waits and gives one `Scored`
         per window (a window the gate did not wake scores 0.0)."""
         woken = batch.woken
         every = bool(woken.all())
         x = (batch.values if every else batch.values[woken]).astype(np.float32)
-        future = self._worker.submit(self._run, x) if len(x) else None
+        future = self.start(x) if len(x) else None
 
         def collect() -> list[Scored]:
             scores = np.zeros(len(batch))
             if future is not None:
                 scores[woken] = future.result()
-            n = len(batch)
-            prefilter = batch.prefilter.tolist() if batch.prefilter is not None else [None] * n
-            columns = (
-                batch.records,
-                scores.tolist(),
-                prefilter,
-                woken.tolist(),
-                batch.audit.tolist(),
-            )
-            # positional arguments: a third faster than keywords, and this runs once per window
-            return [
-                Scored(r, score, False, p, w, a) for r, score, p, w, a in zip(*columns, strict=True)
-            ]
+            return scored(batch, scores)
 
         return collect
 
     def process(self, batch: WindowBatch) -> list[Scored]:
         return self.submit(batch)()
+
+
+def scored(batch: WindowBatch, scores: np.ndarray) -> list[Scored]:
+    """One `Scored` per window of ``batch`` with its model score (0.0 where not woken)."""
+    n = len(batch)
+    prefilter = batch.prefilter.tolist() if batch.prefilter is not None else [None] * n
+    columns = (
+        batch.records,
+        scores.tolist(),
+        prefilter,
+        batch.woken.tolist(),
+        batch.audit.tolist(),
+    )
+    # positional arguments: a third faster than keywords, and this runs once per window
+    return [Scored(r, score, False, p, w, a) for r, score, p, w, a in zip(*columns, strict=True)]

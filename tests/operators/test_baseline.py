@@ -70,7 +70,8 @@ def test_the_detector_decides_at_the_alarm_rate_and_names_itself() -> None:
         for i, v in enumerate(values)
     ]
     scored = detector.process(records)
-    assert detector.warming == 50 and len(scored) == 20_000 - 50
+    assert detector.warming == 50
+    assert len(scored) == 20_000 - 50
     assert {s.model.name for s in scored if s.model is not None} == {BASELINE}
     rate = sum(s.decision for s in scored) / len(scored)
     assert 0.005 <= rate <= 0.02  # Gaussian data: near the target

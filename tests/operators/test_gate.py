@@ -57,10 +57,10 @@ def test_audit_wakes_every_nth_skipped_window() -> None:
     assert all(w.woken for w in out if w.audit)
 
 
-def test_confirmed_assets_stay_woken_for_hold_windows() -> None:
+def test_held_assets_stay_woken_for_hold_windows() -> None:
     gate = Gate(0.01, calibration=100, hold=3)
     gate.process(_windows([5.0] * 100))
-    gate.confirm(["a"])
+    gate.hold_asset("a")
     out = list(gate.process(_windows([-1.0] * 5)))
     assert [w.woken for w in out] == [True, True, True, False, False]
 
