@@ -9,12 +9,14 @@ The target is the share of *all* windows woken, whatever woke them: windows an a
 awake for after a detection (``hold``) count against it. The gate tracks the share of windows
 it woke for a hold (exponentially weighted over about ``calibration`` windows) and sets the
 quantile so that holds plus scores together meet the target; when holds alone use the whole
-budget, new holds are not granted until they fall below it. Windows tied at the threshold (many
-score 0 while prefilters warm up) wake by a hash of asset and seq at the share that meets the
-budget, the same on every run. A slow feedback keeps the share woken by score at its budget when
-the rolling window lags the stream (a fleet that warmed up together, a regime change).
-``audit_every = N`` wakes every N-th
-window the gate would have skipped, so the rate at which the model flags audited windows
+budget of the long run (``HOLD_HORIZON`` times ``calibration`` windows), new holds are not
+granted until they fall below it; a burst of concurrent events may use the whole short-run
+budget meanwhile (windows then wake by score again only as holds end). Windows tied at the
+threshold (many score 0 while prefilters warm up) wake by a hash of asset and seq at the share
+that meets the budget, the same on every run. A slow feedback keeps the share woken by score at
+its budget when the rolling window lags the stream (a fleet that warmed up together, a regime
+change). ``audit_every = N`` wakes every N-th window the gate would have skipped, so the rate at
+which the model flags audited windows
 measures what the gate misses (audits are extra, by design).
 """
 
@@ -41,6 +43,8 @@ WARMUP = 100
 #: are unlike the window's (a fleet that just started, a regime change): the budget the quantile
 #: is taken at is scaled by exp(FEEDBACK * (budget - woke)) per window.
 FEEDBACK = 0.01
+#: Holds are refused while they took the whole wake budget over this many calibrations.
+HOLD_HORIZON = 10
 
 
 class Gate:
@@ -73,6 +77,7 @@ class Gate:
         self.hold = hold
         self.held: dict[str, int] = {}  # asset -> windows it stays woken
         self.held_share = 0.0  # share of recent windows woken for a hold
+        self.held_long = 0.0  # the same over HOLD_HORIZON calibrations
         self._recent: deque[float] = deque()  # the last `calibration` finite scores, in order
         self._sorted: list[float] = []  # the same, sorted
         self._skipped = 0  # windows skipped since the last audit sample
@@ -129,6 +134,8 @@ class Gate:
         self.seen += 1
         a = max(1.0 / self.seen, 1.0 / self.calibration)
         self.held_share += a * (held - self.held_share)
+        a = max(1.0 / self.seen, 1.0 / (HOLD_HORIZON * self.calibration))
+        self.held_long += a * (held - self.held_long)
         if not math.isfinite(score):
             return
         recent, ordered = self._recent, self._sorted
@@ -164,7 +171,7 @@ class Gate:
         self.woken += wake
         self._learn(score, left is not None)
         rate = self.wake_rate
-        return wake, audit, bool(self.hold) and (rate is None or self.held_share < rate)
+        return wake, audit, bool(self.hold) and (rate is None or self.held_long < rate)
 
     def hold_asset(self, asset: str) -> None:
         """A detection in a window that `decide` said may hold: keep the asset woken."""

@@ -82,9 +82,12 @@ class ScorerParams:
 class OnlineScorer:
     """One asset's detector; see the module doc. ``score_one`` then ``learn_one``."""
 
-    def __init__(self, params: ScorerParams, fleet: TailThreshold | None = None) -> None:
+    def __init__(
+        self, params: ScorerParams, fleet: TailThreshold | None = None, *, z_scores: bool = False
+    ) -> None:
         self.p = params
         self.fleet = fleet
+        self.z_scores = z_scores  # score the z-score itself, not its rarity (a prefilter's rank)
         self.n = 0
         self.channels: dict[str, list[float]] = {}  # channel -> [level, scale, readings]
         self.recent: deque[float] = deque(maxlen=params.smooth)
@@ -138,7 +141,9 @@ class OnlineScorer:
         raw = self._raw(x)
         z = self._z(raw)
         self._scored = (x, raw, z)
-        return self._scale.rarity(z) if self.n >= 2 * self.p.warmup else 0.0
+        if self.n < 2 * self.p.warmup:
+            return 0.0
+        return z if self.z_scores else self._scale.rarity(z)
 
     def top(self, k: int) -> tuple[str, ...]:
         """The ``k`` channels with the largest scaled residuals in the reading scored last."""

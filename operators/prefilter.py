@@ -6,6 +6,13 @@ detector's rarity: residual, likelihood, tail), ``ewzscore`` (`EWZScore`, river.
 ``gaussian`` (one river GaussianScorer per channel, the score is the largest). All follow the
 River contract: score before learn, higher = more anomalous.
 
+The score the gate sees is standardised per asset (`ScoreNorm`): the detector's score against the
+EW mean and standard deviation of that asset's own recent scores. The gate's quantile is taken
+over the whole fleet, and raw scores are not comparable across assets (a smooth asset's z-scores
+run lower than a noisy one's): unnormalised, the asset with the lowest scores was never woken,
+not even in its faults (the simulated split's sim-002: 0 of 2,038 anomalous windows at 30% wake;
+normalised, the split's F1 at 30% rose from 0.72 to 0.88, FD001's from 0.68 to 0.69).
+
 Whether anomalous windows are learned is a setting. ``learn="all"`` adapts to everything, so a
 lasting fault soon looks normal. ``learn="normal"`` skips windows the gate would wake, so an
 anomaly does not teach the baseline; but then a level shift that is the new normal would freeze
@@ -14,6 +21,7 @@ the baseline for good, so after ``relearn_after`` skipped windows in a row the a
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal, Protocol, cast
 
@@ -27,7 +35,14 @@ from edgewatch.operators.online import OnlineScorer, ScorerParams
 from edgewatch.operators.windowing import WindowBatch
 from edgewatch.operators.zscore import EWZScore
 
-__all__ = ["PREFILTERS", "GaussianChannels", "HalfSpaceTreesDetector", "Prefilter", "make_detector"]
+__all__ = [
+    "PREFILTERS",
+    "GaussianChannels",
+    "HalfSpaceTreesDetector",
+    "Prefilter",
+    "ScoreNorm",
+    "make_detector",
+]
 
 PREFILTERS = ("ewzscore", "online", "hst", "gaussian")
 LearnPolicy = Literal["all", "normal"]
@@ -85,7 +100,7 @@ def make_detector(kind: str, channels: Sequence[str], seed: int = 42) -> Callabl
     """A factory of fresh per-asset detectors of ``kind`` (one of `PREFILTERS`)."""
     if kind == "online":
         params = ScorerParams()
-        return lambda: OnlineScorer(params)
+        return lambda: OnlineScorer(params, z_scores=True)
     if kind == "ewzscore":
         return lambda: EWZScore(fading_factor=0.0005, warmup=50)
     if kind == "hst":
@@ -93,6 +108,42 @@ def make_detector(kind: str, channels: Sequence[str], seed: int = 42) -> Callabl
     if kind == "gaussian":
         return lambda: GaussianChannels(channels)
     raise ConfigError.invalid("prefilter", f"must be one of: {', '.join(PREFILTERS)}", kind)
+
+
+class ScoreNorm:
+    """One asset's scores standardised against their own history: ``(score - mean) / sd`` with
+    an EW mean and variance over about ``1 / rate`` scores (a plain mean at first); 0.0 until
+    ``WARMUP`` scores are learned. Leading zeros (the detector warming up) are not scores and
+    are not learned (HalfSpaceTrees scores 0 for its first 250)."""
+
+    __slots__ = ("mean", "n", "var")
+    RATE, WARMUP = 0.002, 10
+
+    def __init__(self) -> None:
+        self.mean, self.var, self.n = 0.0, 0.0, 0
+
+    def z(self, score: float) -> float:
+        if self.n < self.WARMUP:
+            return 0.0
+        return (score - self.mean) / max(math.sqrt(self.var), 1e-9 * max(abs(self.mean), 1.0))
+
+    def learn(self, score: float) -> None:
+        if self.n == 0 and score == 0.0:
+            return
+        self.n += 1
+        a = max(1.0 / self.n, self.RATE)
+        d = score - self.mean
+        self.mean += a * d
+        self.var = (1.0 - a) * (self.var + a * d * d)
+
+    def state(self) -> list[float]:
+        return [self.mean, self.var, float(self.n)]
+
+    def restore(self, saved: Mapping[str, Any], where: str) -> None:
+        mean, var, n = snap.reading(saved, "norm", where, 3, missing=False)
+        if var < 0.0 or not 0 <= n <= snap.MAX_COUNT or n != int(n):
+            raise StateError(f"{where}.norm must be [mean, variance >= 0, count]")
+        self.mean, self.var, self.n = mean, var, int(n)
 
 
 class LearnGate(Protocol):
@@ -125,6 +176,7 @@ class Prefilter:
         self.gate = gate
         self.detectors: dict[str, Detector] = {}
         self.skipped: dict[str, int] = {}  # consecutive windows not learned, per asset
+        self.norms: dict[str, ScoreNorm] = {}
 
     def __len__(self) -> int:
         return len(self.detectors)
@@ -133,6 +185,7 @@ class Prefilter:
         for asset in assets:
             self.detectors.pop(asset, None)
             self.skipped.pop(asset, None)
+            self.norms.pop(asset, None)
 
     def state_of(self, asset: str) -> dict[str, Any] | None:
         """The asset's detector and learning state as data (None: no state). Only ``ewzscore``
@@ -143,7 +196,12 @@ class Prefilter:
         if not isinstance(detector, EWZScore | OnlineScorer):
             return None
         kind = "ewzscore" if isinstance(detector, EWZScore) else "online"
-        return {"kind": kind, "detector": detector.state(), "skipped": self.skipped[asset]}
+        return {
+            "kind": kind,
+            "detector": detector.state(),
+            "skipped": self.skipped[asset],
+            "norm": self.norms[asset].state(),
+        }
 
     def restore(self, asset: str, saved: Mapping[str, Any]) -> None:
         """Take up the asset's state from `state_of`; `StateError` if it cannot be."""
@@ -156,22 +214,28 @@ class Prefilter:
                 f"{where}.kind is {kind!r:.40}, not this member's {type(detector).__name__}"
             )
         skipped = snap.integer(saved, "skipped", where, 0, self.relearn_after)
+        norm = ScoreNorm()
+        norm.restore(saved, where)
         detector.restore(snap.mapping(saved, "detector", where), f"{where}.detector")
-        self.detectors[asset], self.skipped[asset] = detector, skipped
+        self.detectors[asset], self.skipped[asset], self.norms[asset] = detector, skipped, norm
 
     def _detector(self, asset: str) -> Detector:
         detector = self.detectors.get(asset)
         if detector is None:
             detector = self.detectors[asset] = self.factory()
             self.skipped[asset] = 0
+            self.norms[asset] = ScoreNorm()
         return detector
 
     def score_learn(self, asset: str, newest: Sequence[float]) -> float:
-        """Score one window's newest reading with its asset's detector, then learn it (or not,
-        by the policy); windows go in stream order."""
+        """Score one window's newest reading with its asset's detector (standardised by the
+        asset's `ScoreNorm`), then learn it (or not, by the policy); windows go in stream order."""
         detector = self._detector(asset)
         x = dict(zip(self.channels, newest, strict=True))
-        score = detector.score_one(x)
+        raw = detector.score_one(x)
+        norm = self.norms[asset]
+        score = norm.z(raw)
+        norm.learn(raw)
         gate = None if self.learn == "all" else self.gate
         skipped = self.skipped
         if gate is None or not gate.wakes(score) or skipped[asset] >= self.relearn_after:

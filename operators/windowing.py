@@ -148,7 +148,12 @@ class CountWindows:
         state = self.states.get(asset)
         if state is None:
             return None
-        return {"count": state.count, "last": state.last.tolist(), "tail": state.tail.tolist()}
+        return {
+            "count": state.count,
+            "incomplete": state.incomplete,
+            "last": state.last.tolist(),
+            "tail": state.tail.tolist(),
+        }
 
     def restore(self, asset: str, saved: Mapping[str, Any]) -> None:
         """Take up the asset's state from `state_of` (missing values travel as None); every
@@ -160,6 +165,8 @@ class CountWindows:
         if count < len(tail):
             raise StateError(f"{where} holds {len(tail)} readings after {count}")
         kept = self.states[asset] = _AssetState(self.seq_len, channels)
+        # snapshots from before the unfit count was carried have no "incomplete": 0
+        kept.incomplete = snap.integer(saved, "incomplete", where) if "incomplete" in saved else 0
         kept.count, kept.last = count, np.array(last, dtype=np.float64)
         kept.tail = np.array(tail, dtype=np.float64).reshape(-1, channels)
 

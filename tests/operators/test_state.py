@@ -114,6 +114,19 @@ def test_restoring_another_kind_of_prefilter_is_refused() -> None:
         hst.restore("x", _json(zscore.state_of("x")))
 
 
+@pytest.mark.parametrize(
+    "norm", [None, [0.0, -1.0, 5.0], [0.0, 1.0, 2.5], [0.0, 1.0, -1.0], [0.0, 1.0], "x"]
+)
+def test_a_forged_score_norm_is_refused_and_leaves_no_state(norm: object) -> None:
+    zscore = Prefilter(make_detector("ewzscore", ["a"]), ["a"])
+    zscore.process(WindowBatch([SensorRecord("x", 0, 0, {"a": 0.0}, "t")], np.zeros((1, 1, 1))))
+    saved = {**_json(zscore.state_of("x")), "norm": norm}
+    fresh = Prefilter(make_detector("ewzscore", ["a"]), ["a"])
+    with pytest.raises(StateError, match="norm"):
+        fresh.restore("x", saved)
+    assert fresh.state_of("x") is None
+
+
 def _scored(asset: str, seq: int, decision: bool) -> Scored:
     record = SensorRecord(asset, 10_000 * seq, seq, {"a": 0.0}, "t")
     return Scored(record, 0.9 if decision else 0.1, decision, ("a",) if decision else ())
