@@ -1,7 +1,8 @@
 """`edgewatch train`: from a data set to a shipped INT8 ONNX artifact with its card.
 
-splits -> train (torch, seeded) -> FP32 ONNX -> INT8 ONNX -> scores with ONNX Runtime ->
-threshold chosen on the validation split (INT8 scores) -> test metrics -> card with sha256.
+splits -> train (torch, seeded) -> FP32 ONNX -> static INT8 ONNX (calibrated on training
+windows) -> scores with ONNX Runtime -> threshold chosen on the validation split (INT8 scores) ->
+test metrics -> card with sha256.
 Nothing here reads the clock or writes anything that varies between runs, so the same seed,
 machine and library versions give byte-identical artifacts. Elsewhere the bytes differ (training
 kernels round differently per CPU, quantizers name initializers differently per version) and so
@@ -23,7 +24,7 @@ import numpy as np
 import torch
 
 from edgewatch.models.artifacts import open_session, sha256_of, write_card
-from edgewatch.models.export import INPUT, export_onnx, quantize_int8
+from edgewatch.models.export import INPUT, calibration_windows, export_onnx, quantize_int8
 from edgewatch.models.metrics import best_threshold, evaluate
 from edgewatch.models.networks import AUTOENCODERS, PcaResidual, build, count_parameters
 from edgewatch.models.train import (
@@ -107,7 +108,7 @@ def train_artifact(
     card_path = out_dir / f"{stem}.json"
     with tempfile.TemporaryDirectory(prefix="edgewatch-train-") as tmp:
         fp32 = export_onnx(result.model, Path(tmp) / "fp32.onnx", splits.seq_len, channels)
-        quantize_int8(fp32, onnx_path)
+        quantize_int8(fp32, onnx_path, calibration_windows(splits.train.x, cfg.seed))
         fp32_size = fp32.stat().st_size
     card: dict[str, Any] = {
         "name": stem,

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 from torch.nn.utils import prune
 
-from edgewatch.models.export import export_onnx, quantize_int8
+from edgewatch.models.export import calibration_windows, export_onnx, quantize_int8
 from edgewatch.models.networks import LstmAutoencoder, ReconstructionError, build
 from edgewatch.models.train import TrainConfig, predict, seed_everything, train
 from edgewatch.models.windows import Splits, WindowSet
@@ -99,7 +99,8 @@ def onnx_session(
 ) -> tuple[ort.InferenceSession, int]:
     path = export_onnx(model, folder / "fp32.onnx", splits.seq_len, len(splits.channels))
     if int8:
-        path = quantize_int8(path, folder / "int8.onnx")
+        calibration = calibration_windows(splits.train.x, seed=0)
+        path = quantize_int8(path, folder / "int8.onnx", calibration)
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     return ort.InferenceSession(str(path), options), path.stat().st_size
