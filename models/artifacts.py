@@ -28,6 +28,7 @@ __all__ = [
     "open_session",
     "sha256_of",
     "shipped_card",
+    "shipped_sentinel",
     "write_card",
 ]
 
@@ -40,6 +41,14 @@ _REQUIRED = ("name", "onnx", "sha256", "channels", "seq_len", "scaling", "thresh
 def shipped_card(dataset: str) -> Path:
     """The card of the shipped INT8 Edge-1DCNN-LSTM for ``dataset`` (simulated or fd001)."""
     return SHIPPED / f"{dataset}-edge_cnn_lstm-int8.json"
+
+
+def shipped_sentinel(card: dict[str, Any]) -> Path | None:
+    """The shipped sentinel of a shipped model's card (None for any other card)."""
+    dataset = str(card.get("dataset", ""))
+    if card.get("name") != shipped_card(dataset).stem:
+        return None
+    return SHIPPED / f"{dataset}-sentinel_lstm-int8.json"
 
 
 def sha256_of(path: Path) -> str:

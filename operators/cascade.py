@@ -2,7 +2,9 @@
 
 records -> `CountWindows` -> `CardScaler` (or `AssetScaler`) -> `Prefilter` -> `Gate` ->
 `ModelScorer` (woken windows only) -> `Threshold` -> `Explain` -> one `Scored` per window. With
-the gate off the prefilter is skipped and every window is woken. Records that complete no window
+the gate off the prefilter is skipped and every window is woken. With a `SentinelGate` instead,
+a small model scores every window and wakes the full one only where it is unsure; its score
+stands for the windows it does not wake. Records that complete no window
 yet (an asset's warm-up, or between strides) yield nothing and are counted in
 ``windows.warming``. `from_card` builds one from a model card and a scoring function.
 """
@@ -21,6 +23,7 @@ from edgewatch.operators.explain import Explain
 from edgewatch.operators.gate import Gate
 from edgewatch.operators.prefilter import LearnPolicy, Prefilter, make_detector
 from edgewatch.operators.scoring import CardScaler, ModelScorer, scored
+from edgewatch.operators.sentinel import SentinelGate
 from edgewatch.operators.threshold import Threshold
 from edgewatch.operators.windowing import CountWindows, WindowBatch
 from edgewatch.records import SensorRecord
@@ -38,8 +41,10 @@ class Cascade:
         scorer: ModelScorer,
         threshold: Threshold,
         explain: Explain,
+        sentinel: SentinelGate | None = None,
     ) -> None:
         self.windows, self.scaler, self.prefilter, self.gate = windows, scaler, prefilter, gate
+        self.sentinel = sentinel
         self.scorer, self.threshold, self.explain = scorer, threshold, explain
         self._unsettled: Callable[[], None] | None = None  # see `_settle`
 
@@ -62,8 +67,13 @@ class Cascade:
         top_channels: int = 3,
         scaling: str = "card",
         seed: int = 42,
+        sentinel: Callable[[np.ndarray], np.ndarray] | None = None,
+        confidence: float = 0.9,
     ) -> Cascade:
-        """``threshold`` None = the card's (chosen on validation when the model was trained)."""
+        """``threshold`` None = the card's (chosen on validation when the model was trained);
+        ``sentinel`` (a scoring function like ``score``) replaces the prefilter gate."""
+        if sentinel is not None and wake_rate is not None:
+            raise ConfigError("a sentinel gate and a prefilter wake rate exclude each other")
         channels = list(card["channels"])
         gate = Gate(wake_rate, audit_every, calibration, hold)
         return cls(
@@ -80,6 +90,7 @@ class Cascade:
             ModelScorer(score, batch_size),
             Threshold(float(card["threshold"]) if threshold is None else threshold),
             Explain(channels, top_channels),
+            None if sentinel is None else SentinelGate(sentinel, confidence),
         )
 
     def __len__(self) -> int:
@@ -163,6 +174,9 @@ class Cascade:
         waits for the model and finishes the batch (threshold, explanations). Submit the next
         batch before collecting this one to overlap the model with the caller's work."""
         windows = self.scaler.process(self.windows.process(batch))
+        if self.sentinel is not None:
+            windows = self.sentinel.process(windows)
+            return self._finish(windows, self.scorer.submit(windows))
         if self.gate.wake_rate is None:  # with the gate off nothing reads the prefilter
             return self._finish(windows, self.scorer.submit(windows))
         return self._finish(windows, self._gated(windows))
@@ -232,8 +246,15 @@ class Cascade:
     def _finish(
         self, windows: WindowBatch, scores: Callable[[], list[Scored]]
     ) -> Callable[[], list[Scored]]:
+        stands = self.sentinel is not None  # the sentinel's score, where it did not wake
+
         def collect() -> list[Scored]:
-            scored = self.threshold.process(scores())
+            found = scores()
+            if stands:
+                for item in found:
+                    if not item.woken and item.prefilter is not None:
+                        item.score = item.prefilter
+            scored = self.threshold.process(found)
             for i, item in enumerate(scored):  # only anomalous windows are explained
                 if item.decision:
                     item.values = windows.values[i]

@@ -12,7 +12,7 @@ from typing import BinaryIO
 
 from edgewatch.errors import ConfigError
 from edgewatch.incidents import IncidentEvent
-from edgewatch.models.artifacts import OnnxModel, load_model, shipped_card
+from edgewatch.models.artifacts import OnnxModel, load_model, shipped_card, shipped_sentinel
 from edgewatch.operators import Cascade, IncidentTracker
 from edgewatch.operators.anystream import ONLINE, OnlineDetector
 from edgewatch.operators.base import ModelInfo
@@ -40,7 +40,9 @@ __all__ = [
     "build_detector",
     "build_tracker",
     "ensure_member_topics",
+    "gate_of",
     "load_detector_model",
+    "load_sentinel",
     "make_sink",
     "make_source",
     "open_member",
@@ -185,14 +187,55 @@ def steady_gc() -> Iterator[None]:
                 gc.set_threshold(*_gc_before)
 
 
+def gate_of(cfg: DetectorSettings, card: dict[str, object] | None = None) -> str:
+    """The gate in force: ``detector.gate``; unset, the prefilter when a wake rate is set, else
+    the sentinel when the model has one (``detector.sentinel``, or a shipped model's), else
+    off."""
+    if cfg.gate is not None:
+        return cfg.gate
+    if cfg.wake_rate is not None:
+        return "prefilter"
+    shipped = None if card is None else shipped_sentinel(dict(card))
+    has_sentinel = cfg.sentinel is not None or (shipped is not None and shipped.is_file())
+    return "sentinel" if has_sentinel else "off"
+
+
+def load_sentinel(cfg: DetectorSettings, model: OnnxModel) -> OnnxModel:
+    """``detector.sentinel``, else the shipped model's own; it must window and scale as the
+    model does (trained on the same data: `edgewatch train --model sentinel_lstm`)."""
+    path = cfg.sentinel or shipped_sentinel(model.card)
+    if path is None:
+        raise ConfigError(
+            f"detector.gate is 'sentinel' but model {model.card['name']!r} has no shipped "
+            "sentinel: train one on the same data (edgewatch train ... --model sentinel_lstm) "
+            "and pass its card as detector.sentinel (--sentinel)"
+        )
+    sentinel = load_model(path)
+    for key in ("channels", "seq_len", "scaling"):
+        if sentinel.card[key] != model.card[key]:
+            raise ConfigError(
+                f"sentinel {sentinel.card['name']!r} does not fit model "
+                f"{model.card['name']!r}: their {key} differ; train both on the same data"
+            )
+    return sentinel
+
+
 def build_cascade(cfg: DetectorSettings, model: OnnxModel) -> Cascade:
+    gate = gate_of(cfg, model.card)
+    if gate == "prefilter" and cfg.wake_rate is None:
+        raise ConfigError.invalid(
+            "detector.wake_rate", "must be set for the prefilter gate (e.g. 0.3)", None
+        )
+    sentinel = load_sentinel(cfg, model) if gate == "sentinel" else None
     return Cascade.from_card(
         model.card,
         model.score,
         prefilter=cfg.prefilter,
         learn=cfg.learn,
         relearn_after=cfg.relearn_after,
-        wake_rate=cfg.wake_rate,
+        wake_rate=cfg.wake_rate if gate == "prefilter" else None,
+        sentinel=None if sentinel is None else sentinel.score,
+        confidence=cfg.confidence,
         audit_every=cfg.audit_every,
         calibration=cfg.calibration,
         hold=cfg.hold,

@@ -94,8 +94,21 @@ class DetectorSettings(BaseModel):
         "normal", description="prefilter learns every window, or only those the gate skips"
     )
     relearn_after: int = Field(500, ge=1, description="skipped windows in a row, then learn")
+    gate: Literal["off", "prefilter", "sentinel"] | None = Field(
+        None,
+        description="what wakes the model: off (every window), prefilter (the statistical "
+        "prefilter at wake_rate) or sentinel (a small model, where it is unsure); unset: "
+        "prefilter when wake_rate is set, else the sentinel where the model has one (the "
+        "shipped models do), else off",
+    )
     wake_rate: float | None = Field(
         None, gt=0.0, le=1.0, description="target share of windows that wake the model; unset = all"
+    )
+    sentinel: Path | None = Field(
+        None, description="sentinel card (gate: sentinel); unset: the shipped model's own"
+    )
+    confidence: float = Field(
+        0.9, ge=0.0, le=1.0, description="sentinel: answers where |p - 0.5| x 2 reaches this"
     )
     audit_every: int = Field(0, ge=0, description="wake every N-th skipped window (0 = never)")
     calibration: int = Field(

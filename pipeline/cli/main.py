@@ -131,8 +131,19 @@ def run(
     prefilter: Annotated[
         str | None, typer.Option(help="Prefilter: ewzscore (default), hst or gaussian.")
     ] = None,
+    gate: Annotated[
+        str | None,
+        typer.Option(
+            help="What wakes the model: off, prefilter (needs --wake-rate) or sentinel (a small "
+            "model, where it is unsure). Default: the sentinel where the model has one (the "
+            "shipped models), prefilter with --wake-rate, else off."
+        ),
+    ] = None,
+    sentinel: Annotated[
+        Path | None, typer.Option(help="Sentinel card (default: the shipped model's own).")
+    ] = None,
     wake_rate: Annotated[
-        float | None, typer.Option(help="Share of windows that wake the model (default: all).")
+        float | None, typer.Option(help="Prefilter gate: share of windows that wake the model.")
     ] = None,
     audit_every: Annotated[
         int | None, typer.Option(help="Also wake every N-th window the gate skips.")
@@ -172,6 +183,8 @@ def run(
         "model": model,
         "alarm_rate": alarm_rate,
         "prefilter": prefilter,
+        "gate": gate,
+        "sentinel": sentinel,
         "wake_rate": wake_rate,
         "audit_every": audit_every,
     }
@@ -187,8 +200,8 @@ def run(
     )
     if prefilter is not None and settings.detector.wake_rate is None:
         raise ConfigError(
-            "--prefilter chooses the statistical prefilter of the gate, and the gate is off "
-            "without --wake-rate: add --wake-rate R (e.g. 0.3), or drop --prefilter"
+            "--prefilter chooses the statistical prefilter of the prefilter gate, which needs "
+            "--wake-rate: add --wake-rate R (e.g. 0.3), or drop --prefilter"
         )
     k = settings.kafka
     if k.bootstrap_servers is None:
@@ -293,19 +306,29 @@ def _evaluate_gates(
     wake_rate: list[float] | None,
 ) -> tuple[str, Any, str]:
     """A shipped data set's test split through a model cascade, one row per gate setting."""
-    from edgewatch.models.artifacts import load_model, shipped_card
-    from edgewatch.pipeline.jobs.evaluate import evaluate_stream, markdown, test_records
+    from edgewatch.models.artifacts import load_model, shipped_card, shipped_sentinel
+    from edgewatch.pipeline.jobs.evaluate import (
+        evaluate_stream,
+        gate_label,
+        markdown,
+        test_records,
+    )
     from edgewatch.producers.datasets import default_data_dir
 
     folder = path or (settings.data_dir or default_data_dir()) / "cmapss"
     artifact = load_model(model or shipped_card(dataset))
     records = test_records(dataset, folder)
     rows = []
-    targets: list[float | None] = list(wake_rate) if wake_rate else [None, 0.3, 0.5]
+    base = settings.detector.model_copy(update={"gate": "off", "wake_rate": None})
+    gates = [base] + [
+        base.model_copy(update={"gate": "prefilter", "wake_rate": target})
+        for target in (wake_rate or [0.3, 0.5])
+    ]
+    if settings.detector.sentinel is not None or shipped_sentinel(artifact.card) is not None:
+        gates.append(base.model_copy(update={"gate": "sentinel"}))
     with Progress(console=console) as progress:
-        for target in targets:
-            cfg = settings.detector.model_copy(update={"wake_rate": target})
-            task = progress.add_task(f"gate {target or 'off'}", total=len(records))
+        for cfg in gates:
+            task = progress.add_task(gate_label(cfg), total=len(records))
             show = partial(_show, progress, task)
             result = evaluate_stream(records, artifact, cfg, on_progress=show)
             rows.append(result.as_dict())

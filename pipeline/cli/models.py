@@ -284,14 +284,19 @@ def cascade_command(
         from edgewatch.models.train import TrainConfig
         from edgewatch.models.variants import onnx_session, train_network
     full = load_model(artifacts / f"{dataset}-edge_cnn_lstm-int8.json")
+    shipped = artifacts / f"{dataset}-sentinel_lstm-int8.json"
     splits = _splits(dataset, settings, path, seed, full.seq_len)
-    with console.status(f"{dataset}: training the sentinel"):
-        network = train_network("sentinel_lstm", splits, TrainConfig(epochs=epochs, seed=seed))
-    with tempfile.TemporaryDirectory() as tmp:  # the sentinel runs on ONNX Runtime, like the model
-        session, _ = onnx_session(network, splits, int8=False, folder=Path(tmp))
+    if shipped.is_file():  # the one the stream runs (`--gate sentinel`)
+        sentinel = load_model(shipped).score
+    else:
+        with console.status(f"{dataset}: training a sentinel (none shipped)"):
+            network = train_network("sentinel_lstm", splits, TrainConfig(epochs=epochs, seed=seed))
+        with tempfile.TemporaryDirectory() as tmp:  # on ONNX Runtime, like the model
+            session, _ = onnx_session(network, splits, int8=True, folder=Path(tmp))
 
-    def sentinel(windows: np.ndarray) -> np.ndarray:
-        return np.asarray(session.run(None, {"window": windows})[0], dtype=np.float64).reshape(-1)
+        def sentinel(windows: np.ndarray) -> np.ndarray:
+            found = session.run(None, {"window": windows.astype(np.float32)})[0]
+            return np.asarray(found, dtype=np.float64).reshape(-1)
 
     x1 = splits.test.x[:1]
     costs = Costs(

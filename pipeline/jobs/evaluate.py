@@ -16,13 +16,13 @@ from typing import Any
 from edgewatch.errors import ConfigError
 from edgewatch.models.artifacts import OnnxModel
 from edgewatch.operators import Confusion, EventRecall
-from edgewatch.pipeline.app import build_cascade
+from edgewatch.pipeline.app import build_cascade, gate_of
 from edgewatch.pipeline.settings import DetectorSettings
 from edgewatch.producers.cmapss import FD001
 from edgewatch.producers.simulated import simulate_fleet
 from edgewatch.records import SensorRecord
 
-__all__ = ["StreamResult", "evaluate_stream", "markdown", "test_records"]
+__all__ = ["StreamResult", "evaluate_stream", "gate_label", "markdown", "test_records"]
 
 
 def test_records(dataset: str, folder: Path | None) -> list[SensorRecord]:
@@ -36,7 +36,7 @@ def test_records(dataset: str, folder: Path | None) -> list[SensorRecord]:
 
 @dataclass(frozen=True, slots=True)
 class StreamResult:
-    wake_rate_target: float | None
+    gate: str  # what woke the model: off, prefilter at a target, or the sentinel
     confusion: Confusion
     events: EventRecall
     windows: int
@@ -49,7 +49,7 @@ class StreamResult:
         c, e = self.confusion, self.events
         delays = sorted(e.delays_ms)
         return {
-            "wake_rate_target": self.wake_rate_target,
+            "gate": self.gate,
             "wake_rate": round(self.woken / self.windows, 4) if self.windows else 0.0,
             "f1": round(c.f1, 4),
             "precision": round(c.precision, 4),
@@ -63,6 +63,13 @@ class StreamResult:
             "unfit_records": self.unfit,
             "records_per_s": round(self.records_per_s),
         }  # fmt: skip
+
+
+def gate_label(cfg: DetectorSettings) -> str:
+    gate = gate_of(cfg)
+    if gate == "prefilter":
+        return f"prefilter, target {cfg.wake_rate:.2f}"
+    return f"sentinel, confidence {cfg.confidence:.2f}" if gate == "sentinel" else "off"
 
 
 def evaluate_stream(
@@ -87,7 +94,7 @@ def evaluate_stream(
     events.finish()  # the split ends: segments still open count too
     elapsed = time.perf_counter() - started
     return StreamResult(
-        cfg.wake_rate,
+        gate_label(cfg),
         confusion,
         events,
         windows,
@@ -109,13 +116,12 @@ def markdown(
         f"learn {cfg.learn}, hold {cfg.hold}. Offline evaluation of the same artifact on the "
         f"same split: F1 {offline.get('f1', float('nan')):.4f}.",
         "",
-        "| gate (target wake rate) | wake rate | F1 | P | R | events detected | median delay ms |",
+        "| gate | wake rate | F1 | P | R | events detected | median delay ms |",
         "|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        target = "off" if r["wake_rate_target"] is None else f"{r['wake_rate_target']:.2f}"
         lines.append(
-            f"| {target} | {r['wake_rate']:.3f} | {r['f1']:.4f} | {r['precision']:.4f} | "
+            f"| {r['gate']} | {r['wake_rate']:.3f} | {r['f1']:.4f} | {r['precision']:.4f} | "
             f"{r['recall']:.4f} | {r['events_detected']} of {r['events']} | "
             f"{r['median_delay_ms'] if r['median_delay_ms'] is not None else ''} |"
         )
