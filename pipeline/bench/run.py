@@ -2,12 +2,14 @@
 
 (a) the ceiling: a bare consume + decode loop with the same Kafka client, and again sending as
 many detection-sized messages as (b) sent (the pipeline's I/O alone); (b) the full pipeline
-(a member running the cascade, outputs acknowledged and offsets committed), with the gate off
-and on; (c) the hand-written per-record baseline (`bench_naive`); (d) end-to-end latency at an
-offered load of half of (b), replayed from another process; (e) the model per window at batch 1
-and 256; (f) state memory per asset with 10,000 assets. (a), (b) and (c) each read the same
-records from the same topic with a fresh consumer group, timed from their first record. With
-confluent-kafka installed, (a), (b) and (d) are measured again with that client.
+(a member running the cascade, outputs acknowledged and offsets committed) with the default
+gate, the gate off and the prefilter gate at 30%; (c) the hand-written per-record baseline
+(`bench_naive`); (d) end-to-end latency at an offered load of half of (b), replayed from another
+process; (e) the model per window at batch 1 and 256; (f) state memory per asset with 10,000
+assets; (g) the cascade's CPU time per record with the gate off and on (`bench/cascade.py`).
+(a), (b) and (c) each read the same records from the same topic with a fresh consumer group,
+timed from their first record. With confluent-kafka installed, (a), (b) and (d) are measured
+again with that client.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from edgewatch.pipeline.app import (
     make_source,
     open_member,
 )
+from edgewatch.pipeline.bench.cascade import cascade_costs, model_us
 from edgewatch.pipeline.bench.markdown import BenchReport, markdown
 from edgewatch.pipeline.jobs.replay_process import ReplayProcess
 from edgewatch.pipeline.kafka.kafka_python import KafkaSink
@@ -192,21 +195,6 @@ def _confluent(
     report.latency_confluent_ms = _latency(lat, bootstrap, report.offered, latency_s)
 
 
-def _model_us(model: OnnxModel) -> dict[str, float]:
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(256, model.seq_len, len(model.channels))).astype(np.float32)
-    out = {}
-    for batch in (1, 256):
-        model.score(x[:batch])
-        times = []
-        for _ in range(200 if batch == 1 else 30):
-            start = time.perf_counter()
-            model.score(x[:batch])
-            times.append(time.perf_counter() - start)
-        out[f"b{batch}"] = float(np.median(times)) / batch * 1e6
-    return out
-
-
 def _state_per_asset(
     settings: Settings, model: OnnxModel, assets: int = 10_000
 ) -> tuple[float, float, float]:
@@ -262,17 +250,22 @@ def run_bench(
         sink.close()
     say("(a) consume + decode")
     report.rates["a"] = _ceiling(base.kafka, bootstrap, records)
-    say("(b) the pipeline, gate off")
+    say("(b) the pipeline, default gate")
     report.rates["b"], report.detections_per_record = _pipeline(
         _topics(base, "b"), bootstrap, records
     )
+    off = _topics(base, "o")
+    off = off.model_copy(update={"detector": off.detector.model_copy(update={"gate": "off"})})
+    ensure_member_topics(bootstrap, off.kafka)
+    say("(b) the pipeline, gate off")
+    report.rates["b_off"] = _pipeline(off, bootstrap, records)[0]
     say("(a) consume + decode + the pipeline's detection sends")
     io = _topics(base, "io").kafka
     ensure_member_topics(bootstrap, io)
     report.rates["a_io"] = _ceiling(io, bootstrap, records, report.detections_per_record)
     gated = _topics(base, "g")
     gated = gated.model_copy(
-        update={"detector": gated.detector.model_copy(update={"wake_rate": 0.3})}
+        update={"detector": gated.detector.model_copy(update={"gate": None, "wake_rate": 0.3})}
     )
     ensure_member_topics(bootstrap, gated.kafka)
     say("(b) the pipeline, gate at 30%")
@@ -293,8 +286,9 @@ def run_bench(
     report.transport_ms = _transport(floor.kafka, bootstrap, report.offered, latency_s)
     if confluent_installed():
         _confluent(report, base, bootstrap, tag, latency_s, say)
-    say("(e) model per window; (f) state per asset")
-    report.model_us = _model_us(model)
+    say("(e) model per window; (f) state per asset; (g) the cascade's CPU time")
+    report.model_us = model_us(model)
+    report.cascade = cascade_costs(settings.detector, model)
     state = _state_per_asset(settings, model)
     report.bytes_per_asset, report.snapshot_bytes, report.snapshot_us = state
     return report

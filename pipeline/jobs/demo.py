@@ -17,8 +17,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from edgewatch.errors import BrokerError
+from edgewatch.models.artifacts import load_card, shipped_card
 from edgewatch.operators.evaluation import Confusion
-from edgewatch.pipeline.app import ensure_member_topics, open_member
+from edgewatch.pipeline.app import ensure_member_topics, gate_of, open_member
 from edgewatch.pipeline.jobs.replay_process import ReplayProcess
 from edgewatch.pipeline.kafka.broker import EmbeddedBroker
 from edgewatch.pipeline.member import Member
@@ -45,6 +46,7 @@ class DemoResult:
     warmup: int  # records that completed no window
     unfit: int  # records of assets lacking a channel of the model
     wake_rate: float  # windows the gate woke the model for
+    gate: str  # what woke it: off, prefilter or sentinel
     incidents: int  # incidents opened
     events_detected: int  # labelled anomaly segments detected / ended
     events_total: int
@@ -124,6 +126,7 @@ def run_demo(
             warmup=member.warmup,
             unfit=member.unfit,
             wake_rate=member.wake_rate,
+            gate=gate_of(settings.detector, load_card(shipped_card("simulated"))),
             incidents=member.incidents_opened,
             events_detected=member.events.detected,
             events_total=member.events.detected + member.events.missed,
@@ -189,7 +192,7 @@ def summary_table(result: DemoResult) -> Table:
         ("assets", f"{result.assets:,}"),
         ("warm-up records (no window yet)", f"{result.warmup:,}"),
         ("unfit records (channels the model lacks)", f"{result.unfit:,}"),
-        ("model woken for", f"{result.wake_rate:.1%} of windows"),
+        ("model woken for", f"{result.wake_rate:.1%} of windows ({result.gate} gate)"),
         ("detections", f"{result.detections:,}"),
         ("incidents opened", f"{result.incidents:,}"),
         ("precision / recall / F1", f"{c.precision:.3f} / {c.recall:.3f} / {c.f1:.3f}"),

@@ -65,8 +65,8 @@ class StreamResult:
         }  # fmt: skip
 
 
-def gate_label(cfg: DetectorSettings) -> str:
-    gate = gate_of(cfg)
+def gate_label(cfg: DetectorSettings, card: dict[str, Any] | None = None) -> str:
+    gate = gate_of(cfg, card)
     if gate == "prefilter":
         return f"prefilter, target {cfg.wake_rate:.2f}"
     return f"sentinel, confidence {cfg.confidence:.2f}" if gate == "sentinel" else "off"
@@ -94,7 +94,7 @@ def evaluate_stream(
     events.finish()  # the split ends: segments still open count too
     elapsed = time.perf_counter() - started
     return StreamResult(
-        gate_label(cfg),
+        gate_label(cfg, model.card),
         confusion,
         events,
         windows,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from edgewatch.pipeline.bench.cascade import CascadeCost
 from edgewatch.pipeline.bench.markdown import BenchReport, markdown
 from edgewatch.pipeline.metrics.registry import STAGES
 
@@ -11,12 +12,13 @@ def _report(b: float, p99: float, confluent: bool = False) -> BenchReport:
     latency |= {f"{s}_p{q}": 1.0 for s in STAGES for q in (50, 99)}
     report = BenchReport(
         1_000, "x86_64, 3.11",
-        rates={"a": 10_000.0, "a_io": 9_000.0, "b": b, "b_gated": b, "c": 1_000.0},
+        rates={"a": 10_000.0, "a_io": 9_000.0, "b": b, "b_off": b, "b_gated": b, "c": 1_000.0},
         latency_ms=latency,
         transport_ms={"p50": 5.0, "p95": 8.0, "p99": 9.0},
         offered=b / 2,
         detections_per_record=0.125,
         model_us={"b1": 100.0, "b256": 10.0},
+        cascade=[CascadeCost("off", 1, 100.0, 1.0), CascadeCost("sentinel", 1, 60.0, 0.2)],
     )  # fmt: skip
     if confluent:
         report.rates |= {"a_confluent": 20_000.0, "b_confluent": 2 * b}
@@ -41,3 +43,12 @@ def test_confluent_rows_only_when_measured() -> None:
     text = markdown(_report(8_000.0, 40.0, confluent=True))
     assert "| optional confluent-kafka client: (a) ceiling | 20,000 records/s |" in text
     assert "2.0x the kafka-python pipeline" in text
+
+
+def test_the_cascade_rows_say_what_the_gate_saves() -> None:
+    text = markdown(_report(8_000.0, 40.0))
+    assert "gate off, 1 record(s) per call | 100.0 µs, model woken for 100.0% of windows |" in text
+    assert "gate sentinel, 1 record(s) per call | 60.0 µs, model woken for 20.0% of windows; " in (
+        text
+    )
+    assert "40% less than gate off" in text
