@@ -14,8 +14,8 @@ import pytest
 from pydantic import SecretStr
 
 from edgewatch.models.artifacts import load_model, shipped_card
-from edgewatch.operators import Cascade, Confusion
-from edgewatch.pipeline.app import ensure_member_topics, open_member
+from edgewatch.operators import Confusion
+from edgewatch.pipeline.app import build_cascade, ensure_member_topics, open_member
 from edgewatch.pipeline.kafka.broker import EmbeddedBroker
 from edgewatch.pipeline.kafka.kafka_python import KafkaSink, read_topic
 from edgewatch.pipeline.member import Member
@@ -61,7 +61,7 @@ def _drain(member: Member, expected: int, timeout_s: float = 120.0) -> None:
 
 
 def test_test_split_through_kafka_matches_the_offline_evaluation(broker: EmbeddedBroker) -> None:
-    settings = _settings(broker.bootstrap_servers, partitions=3)
+    settings = _settings(broker.bootstrap_servers, partitions=3, gate="off")  # as offline
     k = settings.kafka
     records = list(simulate_fleet().records(split="test"))
     _fill(broker.bootstrap_servers, k, records)
@@ -133,7 +133,7 @@ def test_bad_input_goes_to_the_dlq_and_leaves_good_decisions_unchanged(
     assert member.invalid == 1_100
 
     model = load_model(shipped_card("simulated"))
-    clean = Cascade.from_card(model.card, model.score, batch_size=1).process(valid)
+    clean = build_cascade(settings.detector, model).process(valid)  # the same (default) gate
     want = {(s.record.asset, s.record.seq): (s.decision, s.score) for s in clean}
     out = [
         orjson.loads(m.value or b"")
