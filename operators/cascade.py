@@ -206,7 +206,6 @@ class Cascade:
         windows.prefilter = np.array(scores, dtype=np.float64)
         windows.woken, windows.audit = np.array(woken, dtype=bool), np.array(audit, dtype=bool)
         future = self.scorer.start(windows.values[pending].astype(np.float32)) if pending else None
-
         done = future is None
 
         def settle() -> None:  # once, by whichever comes first: this collect or the next batch
@@ -238,10 +237,11 @@ class Cascade:
     ) -> None:
         """Score the windows ``at`` into ``model``; each detection that may hold holds."""
         model[at] = run(windows.values[at].astype(np.float32))
-        cut = self.threshold.value
+        cut, tracked = self.threshold.value, self.windows.states
         for i in at:
-            if may_hold[i] and model[i] >= cut:
-                self.gate.hold_asset(windows.records[i].asset)
+            asset = windows.records[i].asset
+            if may_hold[i] and model[i] >= cut and asset in tracked:  # not evicted meanwhile
+                self.gate.hold_asset(asset)
 
     def _finish(
         self, windows: WindowBatch, scores: Callable[[], list[Scored]]
