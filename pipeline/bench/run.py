@@ -8,8 +8,9 @@ gate, the gate off and the prefilter gate at 30%; (c) the hand-written per-recor
 process; (e) the model per window at batch 1 and 256; (f) state memory per asset with 10,000
 assets; (g) the cascade's CPU time per record with the gate off and on (`bench/cascade.py`).
 (a), (b) and (c) each read the same records from the same topic with a fresh consumer group,
-timed from their first record. With confluent-kafka installed, (a), (b) and (d) are measured
-again with that client.
+timed from their first record. (a), (b) and (d) are measured again with the other Kafka client
+(kafka-python beside the default confluent-kafka, or confluent-kafka where installed beside
+kafka-python).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from edgewatch.pipeline.app import (
 from edgewatch.pipeline.bench.cascade import cascade_costs, model_us
 from edgewatch.pipeline.bench.markdown import BenchReport, markdown
 from edgewatch.pipeline.jobs.replay_process import ReplayProcess
-from edgewatch.pipeline.kafka.kafka_python import KafkaSink
+from edgewatch.pipeline.kafka.kafka_python import KafkaSink, ensure_topics
 from edgewatch.pipeline.member import Member
 from edgewatch.pipeline.settings import KafkaSettings, Settings
 from edgewatch.pipeline.state import Changelog, Stateful
@@ -145,6 +146,7 @@ def _transport(k: KafkaSettings, bootstrap: str, rate: float, seconds: float) ->
     """The floor under (d): a bare consumer's poll time minus each record's Kafka timestamp, at
     the same offered load, with no processing at all."""
     topic = k.input_topic
+    ensure_member_topics(bootstrap, k)  # explicitly: a consumer need not create its topic
     source = make_source(k, bootstrap, f"transport-{topic}", "edgewatch-bench")
     waits: list[np.ndarray] = []
     try:
@@ -164,15 +166,20 @@ def _transport(k: KafkaSettings, bootstrap: str, rate: float, seconds: float) ->
             replayer.finish()
     finally:
         source.close()
-    joined = np.concatenate(waits) if waits else np.zeros(1)
+    joined = np.concatenate(waits) if waits else np.zeros(0)
+    if not len(joined):
+        raise BrokerError(f"the bare consumer of {topic!r} received none of {expected:,} records")
     return {f"p{q}": float(np.percentile(joined, q)) for q in (50, 95, 99)}
 
 
-def confluent_installed() -> bool:
-    return importlib.util.find_spec("confluent_kafka") is not None
+def other_client(client: str) -> str | None:
+    """The client the bench measures beside ``client``, if it is installed."""
+    if client == "confluent":
+        return "kafka-python"
+    return "confluent" if importlib.util.find_spec("confluent_kafka") is not None else None
 
 
-def _confluent(
+def _other(
     report: BenchReport,
     base: Settings,
     bootstrap: str,
@@ -180,19 +187,19 @@ def _confluent(
     latency_s: float,
     say: Callable[[str], None],
 ) -> None:
-    """(a), (b) and (d) again with the optional confluent-kafka client, same topic and load."""
-    conf = _with(base, client="confluent")
-    say("(a) consume + decode, confluent-kafka")
-    report.rates["a_confluent"] = _ceiling(conf.kafka, bootstrap, report.records)
-    say("(b) the pipeline, gate off, confluent-kafka")
-    piped = _topics(conf, "bc")
+    """(a), (b) and (d) again with the other Kafka client, same topic and load."""
+    other = _with(base, client=report.other_client)
+    say(f"(a) consume + decode, {report.other_client}")
+    report.rates["a_other"] = _ceiling(other.kafka, bootstrap, report.records)
+    say(f"(b) the pipeline, default gate, {report.other_client}")
+    piped = _topics(other, "bx")
     ensure_member_topics(bootstrap, piped.kafka)
-    report.rates["b_confluent"] = _pipeline(piped, bootstrap, report.records)[0]
-    say(f"(d) latency at {report.offered:,.0f} records/s, confluent-kafka")
+    report.rates["b_other"] = _pipeline(piped, bootstrap, report.records)[0]
+    say(f"(d) latency at {report.offered:,.0f} records/s, {report.other_client}")
     lat = _with(
-        _topics(conf, "dc"), input_topic=f"latc-{tag}", fetch_max_wait_ms=report.fetch_wait_ms
+        _topics(other, "dx"), input_topic=f"latx-{tag}", fetch_max_wait_ms=report.fetch_wait_ms
     )
-    report.latency_confluent_ms = _latency(lat, bootstrap, report.offered, latency_s)
+    report.latency_other_ms = _latency(lat, bootstrap, report.offered, latency_s)
 
 
 def _state_per_asset(
@@ -239,6 +246,7 @@ def run_bench(
     base = _with(settings, input_topic=topic)
     ensure_member_topics(bootstrap, _topics(base, "b").kafka)
     report = BenchReport(records, f"{platform.machine()}, {platform.python_version()}")
+    report.client, report.other_client = settings.kafka.client, other_client(settings.kafka.client)
     report.fetch_wait_ms = fetch_wait_ms
     say(f"producing {records:,} records to {topic}")
     sink = KafkaSink(bootstrap)
@@ -274,6 +282,7 @@ def run_bench(
     say("(c) the hand-written per-record loop")
     from edgewatch.pipeline.bench.naive import naive_loop
 
+    ensure_topics(bootstrap, {f"{topic}.naive": base.kafka.partitions})
     naive = naive_loop(bootstrap, topic, f"{topic}.naive", records, model.card)
     report.rates["c"] = naive.rate
     report.naive_flagged = naive.flagged / max(naive.records, 1)
@@ -284,8 +293,8 @@ def run_bench(
     say("(d) the transport alone at the same load: a bare consumer")
     floor = _with(base, input_topic=f"floor-{tag}", fetch_max_wait_ms=fetch_wait_ms)
     report.transport_ms = _transport(floor.kafka, bootstrap, report.offered, latency_s)
-    if confluent_installed():
-        _confluent(report, base, bootstrap, tag, latency_s, say)
+    if report.other_client is not None:
+        _other(report, base, bootstrap, tag, latency_s, say)
     say("(e) model per window; (f) state per asset; (g) the cascade's CPU time")
     report.model_us = model_us(model)
     report.cascade = cascade_costs(settings.detector, model)

@@ -27,8 +27,9 @@ def _client() -> Any:
         import confluent_kafka
     except ImportError as exc:
         raise DependencyMissingError(
-            "kafka.client 'confluent' needs confluent-kafka: run `pip install "
-            "'edgewatch[confluent]'`, or use the default client (kafka.client: kafka-python)"
+            "kafka.client 'confluent' (the default) needs confluent-kafka, a dependency of "
+            "edgewatch that is missing here: run `pip install confluent-kafka`, or choose "
+            "kafka.client: kafka-python (--client kafka-python)"
         ) from exc
     return confluent_kafka
 
