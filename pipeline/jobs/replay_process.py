@@ -9,13 +9,14 @@ from __future__ import annotations
 import multiprocessing
 import queue
 import signal
+from dataclasses import replace
 
 from edgewatch.errors import BrokerError
 from edgewatch.pipeline.kafka.kafka_python import KafkaSink
 from edgewatch.producers.replay import ReplayStats, StopFlag, replay
-from edgewatch.producers.simulated import simulate_fleet
+from edgewatch.producers.simulated import FleetSpec, simulate_fleet
 
-__all__ = ["ReplayProcess"]
+__all__ = ["ReplayProcess", "fleet_for"]
 
 
 class ReplayProcess:
@@ -54,6 +55,13 @@ class ReplayProcess:
         return result
 
 
+def fleet_for(limit: int) -> FleetSpec:
+    """The default fleet, with longer series where ``limit`` records need more (a latency run
+    at a high rate asked for more than the fleet's 250,000 and waited for the rest)."""
+    spec = FleetSpec()
+    return replace(spec, points=max(spec.points, -(-limit // spec.assets)))
+
+
 def _replay_main(
     bootstrap: str,
     topic: str,
@@ -66,7 +74,8 @@ def _replay_main(
     try:
         sink = KafkaSink(bootstrap, client_id="edgewatch-replay")
         try:
-            results.put(replay(simulate_fleet().records(limit), sink, topic, rate=rate, stop=stop))
+            records = simulate_fleet(fleet_for(limit)).records(limit)
+            results.put(replay(records, sink, topic, rate=rate, stop=stop))
         finally:
             sink.close()
     except Exception as exc:
