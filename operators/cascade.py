@@ -12,6 +12,7 @@ yet (an asset's warm-up, or between strides) yield nothing and are counted in
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -174,12 +175,21 @@ class Cascade:
         waits for the model and finishes the batch (threshold, explanations). Submit the next
         batch before collecting this one to overlap the model with the caller's work."""
         windows = self.scaler.process(self.windows.process(batch))
-        if self.sentinel is not None:
-            windows = self.sentinel.process(windows)
-            return self._finish(windows, self.scorer.submit(windows))
+        sentinel = self.sentinel
+        if sentinel is not None:  # both models on the worker thread, the sentinel first
+            work = partial(self._sentinel, sentinel)
+            return self._finish(windows, self.scorer.spawn(work, windows).result)
         if self.gate.wake_rate is None:  # with the gate off nothing reads the prefilter
             return self._finish(windows, self.scorer.submit(windows))
         return self._finish(windows, self._gated(windows))
+
+    def _sentinel(self, sentinel: SentinelGate, windows: WindowBatch) -> list[Scored]:
+        """The sentinel on every window, then the model on those it woke."""
+        woken = sentinel.process(windows).woken
+        model = np.zeros(len(windows))
+        if woken.any():
+            model[woken] = self.scorer.run(windows.values[woken].astype(np.float32))
+        return scored(windows, model)
 
     def _gated(self, windows: WindowBatch) -> Callable[[], list[Scored]]:
         """Prefilter and gate window by window, in stream order, so that a detection holds its

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from time import perf_counter
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -20,6 +20,9 @@ from edgewatch.operators.base import Scored
 from edgewatch.operators.windowing import WindowBatch
 
 __all__ = ["CardScaler", "ModelScorer", "scored"]
+
+A = TypeVar("A")
+B = TypeVar("B")
 
 
 class CardScaler:
@@ -89,6 +92,10 @@ class ModelScorer:
     def start(self, x: np.ndarray) -> Future[np.ndarray]:
         """`run` on the worker thread (in submission order)."""
         return self._worker.submit(self.run, x)
+
+    def spawn(self, work: Callable[[A], B], arg: A) -> Future[B]:
+        """Any scoring ``work(arg)`` on the worker thread, in order with `start`'s."""
+        return self._worker.submit(work, arg)
 
     def submit(self, batch: WindowBatch) -> Callable[[], list[Scored]]:
         """Start scoring the woken windows; the returned function waits and gives one `Scored`

@@ -97,3 +97,28 @@ def test_gated_decisions_do_not_depend_on_the_batches(
     if pending is not None:
         got += pending()
     assert [_row(s) for s in got] == [_row(s) for s in alone]
+
+
+def _sentinel(w: np.ndarray) -> np.ndarray:
+    """A stand-in sentinel: sure (p near 0 or 1) where the window's first channel is far from 0."""
+    return 1 / (1 + np.exp(-4 * w[:, :, 0].mean(axis=1)))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.tuples(st.sampled_from("xy"), st.floats(-5, 5), st.floats(-5, 5)), max_size=120),
+    st.integers(1, 50),
+)
+def test_the_sentinel_answers_where_sure_and_wakes_the_model_elsewhere(
+    items: list[tuple[str, float, float]], size: int
+) -> None:
+    records = _records(items)
+    cascade = Cascade.from_card(CARD, _model, sentinel=_sentinel, confidence=0.8)
+    got = [s for i in range(0, len(records), size) for s in cascade.process(records[i : i + size])]
+    off = Cascade.from_card(CARD, _model).process(records)
+    for mine, full in zip(got, off, strict=True):
+        assert mine.prefilter is not None
+        sure = abs(mine.prefilter - 0.5) * 2 >= 0.8
+        assert mine.woken is not sure
+        assert mine.score == (mine.prefilter if sure else full.score)
+        assert mine.decision is (mine.score >= CARD["threshold"])
