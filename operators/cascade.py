@@ -23,7 +23,7 @@ from edgewatch.operators.base import Scored
 from edgewatch.operators.explain import Explain
 from edgewatch.operators.gate import Gate
 from edgewatch.operators.prefilter import LearnPolicy, Prefilter, make_detector
-from edgewatch.operators.scoring import CardScaler, ModelScorer, scored
+from edgewatch.operators.scoring import INLINE, CardScaler, ModelScorer, scored
 from edgewatch.operators.sentinel import SentinelGate
 from edgewatch.operators.threshold import Threshold
 from edgewatch.operators.windowing import CountWindows, WindowBatch
@@ -176,7 +176,10 @@ class Cascade:
         batch before collecting this one to overlap the model with the caller's work."""
         windows = self.scaler.process(self.windows.process(batch))
         sentinel = self.sentinel
-        if sentinel is not None:  # both models on the worker thread, the sentinel first
+        if sentinel is not None:  # both models, the sentinel first
+            if len(windows) < INLINE:
+                found = self._sentinel(sentinel, windows)
+                return self._finish(windows, lambda: found)
             work = partial(self._sentinel, sentinel)
             return self._finish(windows, self.scorer.spawn(work, windows).result)
         if self.gate.wake_rate is None:  # with the gate off nothing reads the prefilter

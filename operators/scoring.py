@@ -19,7 +19,11 @@ from edgewatch.errors import ConfigError
 from edgewatch.operators.base import Scored
 from edgewatch.operators.windowing import WindowBatch
 
-__all__ = ["CardScaler", "ModelScorer", "scored"]
+__all__ = ["INLINE", "CardScaler", "ModelScorer", "scored"]
+
+#: Fewer windows than this are scored on the calling thread: handing them to the worker thread
+#: costs more than the overlap saves (one window per call: 235 µs of CPU instead of 110).
+INLINE = 64
 
 A = TypeVar("A")
 B = TypeVar("B")
@@ -65,7 +69,8 @@ class ModelScorer:
 
     `submit` starts scoring a batch on the scorer's worker thread and returns a function that
     waits for it: ONNX Runtime releases the GIL while it runs, so the caller can prepare the next
-    batch or publish the previous one meanwhile. Batches are scored in submission order.
+    batch or publish the previous one meanwhile. Batches are scored in submission order; one of
+    fewer than `INLINE` windows is scored at once on the calling thread.
     """
 
     def __init__(self, score: Callable[[np.ndarray], np.ndarray], batch_size: int = 256) -> None:
@@ -103,10 +108,12 @@ class ModelScorer:
         woken = batch.woken
         every = bool(woken.all())
         x = (batch.values if every else batch.values[woken]).astype(np.float32)
-        future = self.start(x) if len(x) else None
+        scores = np.zeros(len(batch))
+        future = self.start(x) if len(x) >= INLINE else None
+        if future is None and len(x):
+            scores[woken] = self.run(x)
 
         def collect() -> list[Scored]:
-            scores = np.zeros(len(batch))
             if future is not None:
                 scores[woken] = future.result()
             return scored(batch, scores)

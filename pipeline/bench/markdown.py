@@ -69,7 +69,9 @@ def markdown(report: BenchReport) -> str:
     ]  # fmt: skip
     off = {c.batch: c.cpu_us for c in report.cascade if c.gate == "off"}
     for c in report.cascade:
-        saved = f"; {1 - c.cpu_us / off[c.batch]:.0%} less than gate off" if c.gate != "off" else ""
+        change = c.cpu_us / off[c.batch] - 1
+        more_less = f"{abs(change):.0%} {'more' if change > 0 else 'less'} than gate off"
+        saved = f"; {more_less}" if c.gate != "off" else ""
         rows.append(
             (f"(g) cascade CPU per record, gate {c.gate}, {c.batch:,} record(s) per call",
              f"{c.cpu_us:.1f} µs, model woken for {c.wake_rate:.1%} of windows{saved}")
