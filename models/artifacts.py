@@ -132,8 +132,8 @@ def load_model(card_path: Path, threads: int = 1) -> OnnxModel:
 
 
 def open_session(onnx_path: Path, threads: int = 1) -> ort.InferenceSession:
-    """The one way sessions are built (training-time evaluation included): with dynamic INT8 the
-    thread count changes the arithmetic, so evaluation and serving must agree on it."""
+    """The one way sessions are built (training-time evaluation included), so evaluation and
+    serving agree on the thread count, which can change the float arithmetic's order."""
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
