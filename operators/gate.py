@@ -16,8 +16,8 @@ threshold (many score 0 while prefilters warm up) wake by a hash of asset and se
 that meets the budget, the same on every run. A slow feedback keeps the share woken by score at
 its budget when the rolling window lags the stream (a fleet that warmed up together, a regime
 change). ``audit_every = N`` wakes every N-th window the gate would have skipped, so the rate at
-which the model flags audited windows
-measures what the gate misses (audits are extra, by design).
+which the model flags audited windows measures what the gate misses (audits are extra, by
+design).
 """
 
 from __future__ import annotations
@@ -146,8 +146,8 @@ class Gate:
 
     def decide(self, asset: str, seq: int, score: float) -> tuple[bool, bool, bool]:
         """One window, in stream order: whether it wakes, whether as an audit sample, and
-        whether a detection in it may hold the asset awake (holds use less than the budget
-        now). The gate must be on."""
+        whether a detection in it may hold the asset awake (holds have used less than the wake
+        budget over the long run). The gate must be on."""
         wake = self.seen < self.warmup or self.wakes(score, f"{asset}\x1f{seq}")
         held = self.held
         left = held.get(asset)
