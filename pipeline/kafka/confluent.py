@@ -27,9 +27,9 @@ def _client() -> Any:
         import confluent_kafka
     except ImportError as exc:
         raise DependencyMissingError(
-            "kafka.client 'confluent' (the default) needs confluent-kafka, a dependency of "
-            "edgewatch that is missing here: run `pip install confluent-kafka`, or choose "
-            "kafka.client: kafka-python (--client kafka-python)"
+            "kafka.client 'confluent' needs confluent-kafka, a dependency of edgewatch that is "
+            "missing here: run `pip install confluent-kafka`, or use the default client "
+            "(kafka.client: kafka-python)"
         ) from exc
     return confluent_kafka
 

@@ -28,4 +28,4 @@ def test_bench_writes_every_measurement(tmp_path: Path) -> None:
                 "(d) end-to-end latency", "(d) floor", "(e) model per window",
                 "(f) state per asset", "(f) its changelog snapshot"):  # fmt: skip
         assert f"| {row}" in text, row
-    assert "| other client, kafka-python: (b) pipeline" in text  # beside the default confluent
+    assert "| other client, confluent: (b) pipeline" in text  # beside the default kafka-python

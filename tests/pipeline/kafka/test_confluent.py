@@ -1,4 +1,4 @@
-"""The confluent-kafka transport (the default client) against the embedded broker (real TCP)."""
+"""The confluent-kafka transport against the embedded broker (real TCP)."""
 
 from __future__ import annotations
 
@@ -77,7 +77,7 @@ def test_keys_land_where_kafka_python_puts_them_and_commits_resume(
 
 @pytest.mark.parametrize("client", ["confluent", "kafka-python"])
 def test_a_member_on_either_client(broker: EmbeddedBroker, client: str) -> None:
-    """The default client and kafka-python, which stays supported, run a member alike."""
+    """Either client runs a member alike."""
     pytest.importorskip("confluent_kafka")
     run = uuid.uuid4().hex[:8]
     kafka = {
