@@ -96,7 +96,7 @@ class ModelScorer:
 
     def start(self, x: np.ndarray) -> Future[np.ndarray]:
         """`run` on the worker thread (in submission order)."""
-        return self._worker.submit(self.run, x)
+        return self.spawn(self.run, x)
 
     def spawn(self, work: Callable[[A], B], arg: A) -> Future[B]:
         """Any scoring ``work(arg)`` on the worker thread, in order with `start`'s."""

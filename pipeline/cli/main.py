@@ -306,7 +306,8 @@ def _evaluate_gates(
     wake_rate: list[float] | None,
 ) -> tuple[str, Any, str]:
     """A shipped data set's test split through a model cascade, one row per gate setting."""
-    from edgewatch.models.artifacts import load_model, shipped_card, shipped_sentinel
+    from edgewatch.models.artifacts import load_model, shipped_card
+    from edgewatch.pipeline.app import gate_of
     from edgewatch.pipeline.jobs.evaluate import (
         evaluate_stream,
         gate_label,
@@ -324,8 +325,8 @@ def _evaluate_gates(
         base.model_copy(update={"gate": "prefilter", "wake_rate": target})
         for target in (wake_rate or [0.3, 0.5])
     ]
-    if settings.detector.sentinel is not None or shipped_sentinel(artifact.card) is not None:
-        gates.append(base.model_copy(update={"gate": "sentinel"}))
+    if gate_of(base.model_copy(update={"gate": None}), artifact.card) == "sentinel":
+        gates.append(base.model_copy(update={"gate": "sentinel"}))  # the model has one
     with Progress(console=console) as progress:
         for cfg in gates:
             task = progress.add_task(gate_label(cfg), total=len(records))
