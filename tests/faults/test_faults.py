@@ -171,9 +171,11 @@ def _event_ids(messages: list[Any]) -> set[str]:
 
 
 def _events(path: Path) -> list[dict[str, Any]]:
+    """The whole lines stored so far: the receiver may be mid-write of the last one."""
     if not path.is_file():
         return []
-    return [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
+    whole = path.read_bytes().rpartition(b"\n")[0]
+    return [orjson.loads(line) for line in whole.splitlines() if line.strip()]
 
 
 def _stored(path: Path) -> list[str]:
