@@ -51,7 +51,8 @@ test-slow: install
 KAFKA_CORE := tests/pipeline/test_checkpoint_kafka.py tests/pipeline/test_state_kafka.py \
 	tests/pipeline/test_hostile_kafka.py tests/pipeline/test_scale_out.py \
 	tests/pipeline/cli/test_processes.py tests/pipeline/kafka/test_kafka_python.py \
-	tests/faults/test_faults.py tests/pipeline/kafka/test_confluent.py
+	tests/faults/test_faults.py tests/pipeline/kafka/test_confluent.py \
+	tests/pipeline/test_supervisor.py
 test-kafka: install
 	EDGEWATCH_TEST_BROKERS=apache $(BIN)/pytest -m integration $(KAFKA_CORE)
 

@@ -23,6 +23,7 @@ __all__ = [
     "Offsets",
     "StoredMessage",
     "TopicPartition",
+    "behind",
 ]
 
 TopicPartition = tuple[str, int]
@@ -77,6 +78,17 @@ class MessageSink(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def behind(ends: Mapping[TopicPartition, int], read: dict[TopicPartition, int]) -> int | None:
+    """Lag: over the partitions in ``ends`` (end offsets) that ``read`` (the offset after the
+    last message read) knows, how many messages are left; None if it knows none. Forgets the
+    partitions of ``read`` that are not in ``ends`` (revoked), so a later reassignment starts
+    afresh."""
+    for tp in read.keys() - ends.keys():
+        del read[tp]
+    known = [max(0, end - read[tp]) for tp, end in ends.items() if tp in read]
+    return sum(known) if known else None
 
 
 @dataclass(slots=True)

@@ -55,9 +55,10 @@ __all__ = [
 CHANGELOG_CONFIG = {"cleanup.policy": "compact", "segment.ms": "600000"}
 
 
-def ensure_member_topics(bootstrap_servers: str, k: KafkaSettings) -> None:
-    """Create the member's topics where missing (the DLQ needs no parallelism). The changelog,
-    if any, must have the input's partitions: snapshots go to their input partition's number."""
+def ensure_member_topics(bootstrap_servers: str, k: KafkaSettings) -> int:
+    """Create the member's topics where missing (the DLQ needs no parallelism); return the input's
+    partition count. The changelog, if any, must have the input's partitions: snapshots go to
+    their input partition's number."""
     counts = ensure_topics(
         bootstrap_servers,
         {
@@ -67,9 +68,9 @@ def ensure_member_topics(bootstrap_servers: str, k: KafkaSettings) -> None:
             k.dlq_topic: 1,
         },
     )
-    if k.changelog_topic is None:
-        return
     want = counts[k.input_topic]
+    if k.changelog_topic is None:
+        return want
     have = ensure_topics(
         bootstrap_servers, {k.changelog_topic: want}, {k.changelog_topic: CHANGELOG_CONFIG}
     )[k.changelog_topic]
@@ -79,6 +80,7 @@ def ensure_member_topics(bootstrap_servers: str, k: KafkaSettings) -> None:
             f"{k.input_topic!r} has {want}; delete it to have it recreated, or name another "
             "with --changelog-topic"
         )
+    return want
 
 
 def _changelog(k: KafkaSettings, bootstrap_servers: str, model: str) -> Changelog | None:
@@ -281,9 +283,10 @@ def _open_alerts(
 
 
 def _appending(path: Path) -> BinaryIO:
-    """``path`` opened to append (run --out); `ConfigError` naming it if it cannot be."""
+    """``path`` opened to append, unbuffered (run --out: each flush one write, whole lines, so
+    members can share the file); `ConfigError` naming it if it cannot be."""
     try:
-        return path.open("ab")
+        return path.open("ab", buffering=0)
     except OSError as exc:
         rule = f"must be a writable file ({exc.strerror})"
         raise ConfigError.invalid("--out", rule, str(path)) from exc

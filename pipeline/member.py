@@ -115,6 +115,9 @@ class Member:
         the one before. Outputs are flushed and offsets committed once, for the whole batch."""
         messages = self.source.poll(timeout_ms, max_records)
         self._follow_assignment()
+        lag = self.source.lag()  # no round trip: current with every poll
+        if lag is not None:
+            self.metrics.lag.set(lag)
         if not messages:
             # input gone quiet: what is done is committed within one interval, not left hanging
             if self.checkpoints.pending and self.checkpoints.due(self.wall_ms()):
@@ -358,7 +361,6 @@ class Member:
         """Process batches until ``stop`` is set, or (``until_idle_s``) until the member has held
         partitions for that long with no message arriving and no change of assignment; the batch
         in hand is always finished and everything processed committed first."""
-        next_lag = 0.0
         active, assignment = time.monotonic(), self._assignment
         while not stop.is_set():
             busy = self.step(poll_timeout_ms, max_records)
@@ -367,9 +369,4 @@ class Member:
             elif until_idle_s is not None and time.monotonic() - active >= until_idle_s:
                 log.info("input idle for %.1f s: stopping", until_idle_s)
                 break
-            if time.monotonic() >= next_lag:
-                lag = self.source.lag()
-                if lag is not None:
-                    self.metrics.lag.set(lag)
-                next_lag = time.monotonic() + 2.0
         self.checkpoint(stopping=True)

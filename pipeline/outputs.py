@@ -72,21 +72,35 @@ class Outputs:
 
 class JsonLinesSink:
     """A `MessageSink` that writes each message's value as one line of ``stream`` (replay
-    --dry-run, run --out). It does not own the stream: ``close`` only flushes."""
+    --dry-run, run --out). Lines are held until a flush (or ``HOLD`` of them) and written in one
+    call: on a file opened unbuffered to append, members sharing it never split each other's
+    lines. It does not own the stream: ``close`` only flushes."""
+
+    HOLD = 2_000
 
     def __init__(self, stream: IO[bytes]) -> None:
-        self.stream = stream
+        self.stream, self._lines = stream, list[bytes]()
 
     def send(
         self, topic: str, key: bytes | None, value: bytes, partition: int | None = None
     ) -> None:
-        self.stream.write(value + b"\n")
+        self._lines.append(value)
+        if len(self._lines) >= self.HOLD:
+            self._write()
+
+    def _write(self) -> None:
+        if self._lines:
+            data = memoryview(b"\n".join(self._lines) + b"\n")
+            self._lines.clear()
+            while data:  # a regular file takes it in one call; a pipe may take part
+                data = data[self.stream.write(data) or 0 :]
+        self.stream.flush()
 
     def flush(self, timeout_s: float = 30.0) -> None:
-        self.stream.flush()
+        self._write()
 
     def close(self) -> None:
-        self.stream.flush()
+        self._write()
 
 
 class TeeSink:

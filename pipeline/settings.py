@@ -32,9 +32,10 @@ class KafkaSettings(BaseModel):
         None, description="host:port[,host:port]; unset = start the embedded broker"
     )
     client: Literal["kafka-python", "confluent"] = Field(
-        "kafka-python",
-        description="Kafka client library: kafka-python (pure Python) or confluent (librdkafka: "
-        "fetching, batching and acknowledging on native threads; about twice the throughput)",
+        "confluent",
+        description="Kafka client library: confluent (librdkafka: fetching, batching and "
+        "acknowledging on native threads; about twice the throughput) or kafka-python (pure "
+        "Python)",
     )
     input_topic: str = Field("edgewatch.records", min_length=1)
     detections_topic: str = Field("edgewatch.detections", min_length=1)

@@ -110,7 +110,7 @@ def stack(
                 env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             ),
             subprocess.Popen(
-                [EDGEWATCH, "run", "--group-id", f"g-{run}",
+                [EDGEWATCH, "run", "--members", "1", "--group-id", f"g-{run}",
                  "--metrics-port", str(ports["member"])],
                 env=env, stdout=subprocess.DEVNULL, stderr=(tmp / "member.log").open("wb"),
             ),

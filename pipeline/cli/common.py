@@ -21,6 +21,7 @@ __all__ = [
     "ConfigOpt",
     "LogOpt",
     "MetricsPortOpt",
+    "configure_logging",
     "console",
     "load_settings",
     "stop_on_signals",
@@ -41,7 +42,7 @@ BootstrapOpt = Annotated[
 ClientOpt = Annotated[
     str | None,
     typer.Option(
-        "--client", help="Kafka client: kafka-python (default) or confluent (confluent extra)."
+        "--client", help="Kafka client: confluent (librdkafka, the default) or kafka-python."
     ),
 ]
 MetricsPortOpt = Annotated[
@@ -54,6 +55,12 @@ def load_settings(config: Path | None, bootstrap: str | None, **overrides: Any) 
     """Build the process's settings from flags, env and file; configure logging once."""
     kafka = {"bootstrap_servers": bootstrap, **overrides.pop("kafka", {})}
     settings = Settings.load(config, kafka=kafka, **overrides)
+    configure_logging(settings)
+    return settings
+
+
+def configure_logging(settings: Settings) -> None:
+    """The process's logging, once: to standard error, at ``settings.log_level``."""
     logging.basicConfig(
         level=settings.log_level,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
@@ -61,7 +68,6 @@ def load_settings(config: Path | None, bootstrap: str | None, **overrides: Any) 
     )
     if settings.log_level != "DEBUG":  # kafka-python is chatty about transient reconnects
         logging.getLogger("kafka").setLevel(logging.ERROR)
-    return settings
 
 
 def stop_on_signals() -> threading.Event:

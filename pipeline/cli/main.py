@@ -160,14 +160,23 @@ def run(
         Path | None,
         typer.Option(help="Also append detections and incident events to this JSON-lines file."),
     ] = None,
+    members: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Members to run in this consumer group, a process each under one supervisor "
+            "(a dead one is restarted); member i serves metrics on --metrics-port + i. Default: "
+            "one per core, at most one per input partition.",
+        ),
+    ] = None,
     metrics_port: MetricsPortOpt = None,
     config: ConfigOpt = None,
     log_level: LogOpt = None,
 ) -> None:
-    """Run one consumer-group member until SIGTERM or Ctrl-C, or until the input is idle
+    """Run consumer-group members until SIGTERM or Ctrl-C, or until the input is idle
     (--until-idle); the batch in hand is finished and everything processed is committed first."""
-    from edgewatch.pipeline.app import ensure_member_topics, open_member
-    from edgewatch.pipeline.metrics.registry import MetricsServer
+    from edgewatch.pipeline.app import ensure_member_topics
+    from edgewatch.pipeline.supervisor import Supervisor, member_count, serve_member
 
     kafka = {
         "input_topic": input_topic,
@@ -210,15 +219,14 @@ def run(
             "EDGEWATCH_KAFKA__BOOTSTRAP_SERVERS); `edgewatch broker` starts a local one"
         )
     stop = stop_on_signals()
-    ensure_member_topics(k.bootstrap_servers, k)
-    with (
-        open_member(settings, k.bootstrap_servers) as member,
-        MetricsServer(member.metrics.registry, settings.metrics_host, settings.metrics_port) as srv,
-    ):
-        console.print(f"member of group {k.group_id!r} on {k.input_topic!r}; metrics: {srv.url}")
-        member.run(stop, k.poll_timeout_ms, k.max_poll_records, until_idle)
-    unfit = f", {member.unfit:,} unfit (not scored: lacked a channel)" if member.unfit else ""
-    console.print(f"stopped: {member.consumed:,} records, {member.detections:,} detections{unfit}")
+    n = member_count(members, ensure_member_topics(k.bootstrap_servers, k))
+    if n == 1:
+        serve_member(settings, stop, until_idle)
+        return
+    console.print(f"{n} members of group {k.group_id!r} on {k.input_topic!r}")
+    supervisor = Supervisor(settings, n, until_idle)
+    supervisor.run(stop)
+    console.print(f"all {n} members stopped; restarts: {supervisor.restarts}")
 
 
 @app.command()

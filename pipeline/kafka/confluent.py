@@ -1,11 +1,10 @@
-"""Optional Kafka transport on confluent-kafka (librdkafka): `ConfluentSource`, `ConfluentSink`.
+"""Kafka transport on confluent-kafka (librdkafka), the default: `ConfluentSource`, `ConfluentSink`.
 
-Same contracts as `kafka_python` (kafka-python stays the default): offsets are committed only by
-`commit`, a flush returns once every message sent so far is acknowledged, and keys are partitioned
-with murmur2 like the Java and kafka-python clients, so both transports put an asset on the same
-partition. librdkafka does the fetching, batching and acknowledging on its own native threads,
-outside the GIL: on the embedded broker a send costs ~5 µs instead of ~80 µs.
-Install with ``pip install 'edgewatch[confluent]'``; select with ``kafka.client: confluent``.
+Same contracts as `kafka_python` (selectable with ``kafka.client: kafka-python``): offsets are
+committed only by `commit`, a flush returns once every message sent so far is acknowledged, and
+keys are partitioned with murmur2 like the Java and kafka-python clients, so both transports put
+an asset on the same partition. librdkafka does the fetching, batching and acknowledging on its
+own native threads, outside the GIL: on the embedded broker a send costs ~5 µs instead of ~80 µs.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from edgewatch.errors import BrokerError, CommitRejectedError, DependencyMissingError
-from edgewatch.transport import Message, Offsets, StoredMessage, TopicPartition
+from edgewatch.transport import Message, Offsets, StoredMessage, TopicPartition, behind
 
 __all__ = ["ConfluentSink", "ConfluentSource"]
 
@@ -63,7 +62,22 @@ class ConfluentSource:
             },
             logger=log,
         )
-        self._consumer.subscribe(list(topics))
+        # The assignment as the rebalance callbacks (run inside poll, on this member's thread)
+        # report it: librdkafka's own assignment() holds the GIL while it waits for the group
+        # thread, which can wait for a rebalance callback that needs the GIL (seconds, in tests
+        # with two members in one process).
+        self._assigned: set[TopicPartition] = set()
+        self._consumer.subscribe(
+            list(topics), on_assign=self._on_assign, on_revoke=self._on_revoke,
+            on_lost=self._on_revoke,
+        )  # fmt: skip
+        self._next: dict[TopicPartition, int] = {}  # per partition, the offset after the last read
+
+    def _on_assign(self, _consumer: Any, partitions: list[Any]) -> None:
+        self._assigned = self._assigned | {(tp.topic, tp.partition) for tp in partitions}
+
+    def _on_revoke(self, _consumer: Any, partitions: list[Any]) -> None:
+        self._assigned = self._assigned - {(tp.topic, tp.partition) for tp in partitions}
 
     def poll(self, timeout_ms: int, max_records: int) -> list[Message]:
         # consume(n, timeout) waits for n messages or the timeout; like kafka-python, return as
@@ -79,14 +93,15 @@ class ConfluentSource:
         except self._ck.KafkaException as exc:
             raise BrokerError(f"poll failed: {exc!r}") from exc
         out: list[Message] = []
+        read = self._next
         for m in batch:
             error = m.error()
             if error is None:
+                topic, partition, offset = m.topic(), m.partition(), m.offset()
                 out.append(
-                    StoredMessage(
-                        m.topic(), m.partition(), m.offset(), m.timestamp()[1], m.key(), m.value()
-                    )
+                    StoredMessage(topic, partition, offset, m.timestamp()[1], m.key(), m.value())
                 )
+                read[(topic, partition)] = offset + 1
             elif error.fatal():
                 raise BrokerError(f"poll failed: {error}")
             else:  # transient (the client retries) or informational, e.g. partition EOF
@@ -113,7 +128,7 @@ class ConfluentSource:
             raise BrokerError(f"offset commit failed: {exc!r}") from exc
 
     def assignment(self) -> set[TopicPartition]:
-        return {(tp.topic, tp.partition) for tp in self._consumer.assignment()}
+        return set(self._assigned)
 
     def committed(self, partitions: Iterable[TopicPartition]) -> dict[TopicPartition, int | None]:
         asked = [self._ck.TopicPartition(t, p) for t, p in partitions]
@@ -124,28 +139,18 @@ class ConfluentSource:
         return {(tp.topic, tp.partition): tp.offset if tp.offset >= 0 else None for tp in found}
 
     def lag(self) -> int | None:
-        """Messages behind the end of the assigned partitions (None before assignment). A
-        partition not read yet counts from its committed offset (else its start)."""
-        consumer = self._consumer
-        assigned = consumer.assignment()
-        if not assigned:
-            return None
-        try:
-            positions = consumer.position(assigned)
-            unread = [tp for tp in positions if tp.offset < 0]
-            committed = consumer.committed(unread, timeout=2) if unread else []
-            start = {(tp.topic, tp.partition): tp.offset for tp in committed if tp.offset >= 0}
-            total = 0
-            for tp in positions:
-                # the ends the last fetch saw (no round trip); ask the broker if none yet
-                low, high = consumer.get_watermark_offsets(tp, cached=True)
-                if high < 0:
-                    low, high = consumer.get_watermark_offsets(tp, timeout=2)
-                at = tp.offset if tp.offset >= 0 else start.get((tp.topic, tp.partition), low)
-                total += max(0, high - at)
-            return total
-        except self._ck.KafkaException:
-            return None
+        """Messages behind the partition ends the last fetches saw, over the assigned partitions
+        this member has read from (None before that). No round trip: cheap on every batch."""
+        ends = {}
+        for topic, partition in self._assigned:
+            tp = self._ck.TopicPartition(topic, partition)
+            try:
+                high = self._consumer.get_watermark_offsets(tp, cached=True)[1]
+            except self._ck.KafkaException:
+                continue
+            if high >= 0:
+                ends[(topic, partition)] = high
+        return behind(ends, self._next)
 
     def close(self) -> None:
         self._consumer.close()  # auto-commit is off: this commits nothing

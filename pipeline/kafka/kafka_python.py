@@ -23,7 +23,7 @@ from kafka.structs import OffsetAndMetadata
 from kafka.structs import TopicPartition as KafkaTopicPartition
 
 from edgewatch.errors import BrokerError, CommitRejectedError
-from edgewatch.transport import Message, Offsets, TopicPartition
+from edgewatch.transport import Message, Offsets, TopicPartition, behind
 
 __all__ = ["KafkaSink", "KafkaSource", "ensure_topics", "read_topic", "wait_ready"]
 
@@ -214,6 +214,7 @@ class KafkaSource:
             )
         except (KafkaError, OSError) as exc:
             raise BrokerError(f"cannot reach Kafka at {bootstrap_servers}: {exc!r}") from exc
+        self._next: dict[TopicPartition, int] = {}  # per partition, the offset after the last read
 
     def poll(self, timeout_ms: int, max_records: int) -> list[Message]:
         try:
@@ -221,8 +222,10 @@ class KafkaSource:
         except KafkaError as exc:
             raise BrokerError(f"poll failed: {exc!r}") from exc
         out: list[Message] = []
-        for records in batches.values():
+        for tp, records in batches.items():
             out.extend(records)
+            if records:
+                self._next[(tp.topic, tp.partition)] = records[-1].offset + 1
         return out
 
     def commit(self, offsets: Offsets) -> None:
@@ -251,15 +254,14 @@ class KafkaSource:
             raise BrokerError(f"reading committed offsets failed: {exc!r}") from exc
 
     def lag(self) -> int | None:
-        """Messages behind the end of the assigned partitions (None before assignment)."""
-        assigned = self._consumer.assignment()
-        if not assigned:
-            return None
-        try:
-            ends = self._consumer.end_offsets(list(assigned))
-            return sum(max(0, int(ends[tp]) - int(self._consumer.position(tp))) for tp in assigned)
-        except KafkaError:
-            return None
+        """Messages behind the partition ends the last fetches saw, over the assigned partitions
+        this member has read from (None before that). No round trip: cheap on every batch."""
+        ends = {}
+        for tp in self._consumer.assignment():
+            high = self._consumer.highwater(tp)
+            if high is not None:
+                ends[(tp.topic, tp.partition)] = high
+        return behind(ends, self._next)
 
     def close(self) -> None:
         self._consumer.close(autocommit=False)

@@ -155,6 +155,11 @@ class PipelineMetrics:
         self.lag = Gauge(
             "edgewatch_consumer_lag_messages", "Messages behind the partition ends.", registry=r
         )
+        self.member_restarts = Gauge(
+            "edgewatch_member_restarts",
+            "Times the supervisor (run --members) restarted this member's slot after it died.",
+            registry=r,
+        )
         self.end_to_end = LatencyHistogram(
             "edgewatch_end_to_end_latency_seconds",
             "From the Kafka record timestamp to the acknowledged output of its batch.",

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from edgewatch.errors import BrokerError
-from edgewatch.transport import MemoryBroker
+from edgewatch.transport import MemoryBroker, behind
 
 
 def test_same_key_same_partition_in_order() -> None:
@@ -42,3 +42,11 @@ def test_failed_flush_raises_broker_error_and_writes_nothing() -> None:
     with pytest.raises(BrokerError):
         sink.flush()
     assert broker.messages("t") == []
+
+
+def test_behind_counts_only_partitions_read_and_forgets_revoked_ones() -> None:
+    read = {("t", 0): 5, ("t", 1): 10, ("t", 2): 3}
+    assert behind({("t", 0): 8, ("t", 1): 10, ("t", 3): 99}, read) == 3  # t-3 not read yet
+    assert read == {("t", 0): 5, ("t", 1): 10}  # t-2 was revoked: forgotten
+    assert behind({("t", 3): 99}, read) is None
+    assert behind({("t", 0): 4}, {("t", 0): 5}) == 0  # a stale end never reads negative

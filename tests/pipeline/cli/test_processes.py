@@ -45,7 +45,7 @@ def test_run_command_processes_then_stops_cleanly_on_sigterm(broker: EmbeddedBro
     ensure_topics(bootstrap, {topics["input"]: 2})
     records = list(simulate_fleet(FleetSpec(assets=2, points=3_000)).records(limit=2_000))
     _fill(bootstrap, topics["input"], records)
-    args = [EDGEWATCH, "run", "-b", bootstrap, "--input-topic", topics["input"]]
+    args = [EDGEWATCH, "run", "--members", "1", "-b", bootstrap, "--input-topic", topics["input"]]
     args += ["--detections-topic", topics["detections"], "--dlq-topic", topics["dlq"]]
     args += ["--group-id", f"g-{run}", "--emit", "all", "--metrics-port", "0"]
     windowed = sorted(r.seq for r in records if r.seq >= 9)  # seq_len 10: 9 warm-up records
@@ -80,7 +80,7 @@ def test_demo_runs_against_an_external_broker(broker: EmbeddedBroker) -> None:
 
 
 def _member(bootstrap: str, topics: dict[str, str], group: str) -> subprocess.Popen[str]:
-    args = [EDGEWATCH, "run", "-b", bootstrap, "--input-topic", topics["input"]]
+    args = [EDGEWATCH, "run", "--members", "1", "-b", bootstrap, "--input-topic", topics["input"]]
     args += ["--detections-topic", topics["detections"], "--dlq-topic", topics["dlq"]]
     args += ["--group-id", group, "--emit", "all", "--metrics-port", "0", "--log-level", "INFO"]
     return subprocess.Popen(args, stderr=subprocess.PIPE, text=True, env=ENV)
@@ -160,7 +160,7 @@ def test_run_until_idle_exits_by_itself_and_writes_every_output_to_a_file(
     out = tmp_path / "run.jsonl"
 
     def until_idle() -> subprocess.CompletedProcess[str]:
-        args = [EDGEWATCH, "run", "-b", bootstrap, "--input-topic", topics["input"]]
+        args = [EDGEWATCH, "run", "--members", "1", "-b", bootstrap, "--input-topic", topics["input"]]
         args += ["--detections-topic", topics["detections"], "--dlq-topic", topics["dlq"]]
         args += ["--incidents-topic", f"inc-{run}", "--group-id", f"g-{run}", "--emit", "all"]
         args += ["--metrics-port", "0", "--until-idle", "3", "--out", str(out)]
