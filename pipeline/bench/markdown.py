@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from edgewatch.pipeline.bench.cascade import CascadeCost
+from edgewatch.pipeline.bench.scaling import Scaling
 from edgewatch.pipeline.metrics.registry import STAGES
 
 __all__ = ["BenchReport", "markdown"]
@@ -31,6 +32,9 @@ class BenchReport:
     cascade: list[CascadeCost] = field(default_factory=list)  # (g)
     client: str = "confluent"  # the member's Kafka client (settings)
     other_client: str | None = None  # measured beside it, if any
+    scaling: Scaling | None = None  # (h)
+    cores: int = 1
+    load: list[float] = field(default_factory=list)  # 1-minute load average at start and end
 
 
 def markdown(report: BenchReport) -> str:
@@ -92,13 +96,24 @@ def markdown(report: BenchReport) -> str:
              f"p50 {lat_o['p50']:.1f} ms, p95 {lat_o['p95']:.1f} ms, p99 {lat_o['p99']:.1f} ms "
              f"({verdict(lat_o['p99'] <= 50)}: p99 <= 50 ms)"),
         ]  # fmt: skip
+    if report.scaling is not None:
+        sc = report.scaling
+        one, two = sc.rates[1], sc.rates[2]
+        rows.append(
+            (f"(h) member processes (`run --members N`), {sc.assets} assets over "
+             f"{sc.partitions} partitions, {sc.records:,} records, every window emitted",
+             f"1: {one:,.0f} records/s; 2: {two:,.0f} records/s; 2 over 1: {two / one:.2f}x "
+             f"on {report.cores} cores")
+        )  # fmt: skip
+    load = " to ".join(f"{x:.2f}" for x in report.load) or "unknown"
     lines = [
         "# Benchmarks",
         "",
         "Written by `make bench` (`edgewatch bench`); every number below comes from one run, on",
         f"one broker and topic ({report.records:,} simulated-fleet records, 6 partitions, the",
-        f"embedded broker unless `-b` was given). Machine: {report.machine}. These machines are",
-        "shared and noisy: compare the ratios, not the absolute numbers, across runs.",
+        f"embedded broker unless `-b` was given). Machine: {report.machine}, {report.cores} cores,",
+        f"1-minute load average {load} over the run. These machines are shared and noisy:",
+        "compare the ratios, not the absolute numbers, across runs.",
         "Latency runs cap the consumers' fetch long poll (`kafka.fetch_max_wait_ms`, here",
         f"{report.fetch_wait_ms} ms): the embedded broker answers a fetch that finds no data only",
         "when that wait ends, even if data arrives meanwhile; Apache Kafka answers on arrival.",

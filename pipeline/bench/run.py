@@ -6,7 +6,8 @@ many detection-sized messages as (b) sent (the pipeline's I/O alone); (b) the fu
 gate, the gate off and the prefilter gate at 30%; (c) the hand-written per-record baseline
 (`bench_naive`); (d) end-to-end latency at an offered load of half of (b), replayed from another
 process; (e) the model per window at batch 1 and 256; (f) state memory per asset with 10,000
-assets; (g) the cascade's CPU time per record with the gate off and on (`bench/cascade.py`).
+assets; (g) the cascade's CPU time per record with the gate off and on (`bench/cascade.py`); (h) 1
+and 2 member processes on a 240-asset fleet (`bench/scaling.py`).
 (a), (b) and (c) each read the same records from the same topic with a fresh consumer group,
 timed from their first record. (a), (b) and (d) are measured again with the other Kafka client
 (kafka-python beside the default confluent-kafka, or confluent-kafka where installed beside
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import os
 import platform
 import time
 import tracemalloc
@@ -40,6 +42,7 @@ from edgewatch.pipeline.app import (
 )
 from edgewatch.pipeline.bench.cascade import cascade_costs, model_us
 from edgewatch.pipeline.bench.markdown import BenchReport, markdown
+from edgewatch.pipeline.bench.scaling import SCALING_FLEET, scaling
 from edgewatch.pipeline.jobs.replay_process import ReplayProcess
 from edgewatch.pipeline.kafka.kafka_python import KafkaSink, ensure_topics
 from edgewatch.pipeline.member import Member
@@ -246,6 +249,7 @@ def run_bench(
     base = _with(settings, input_topic=topic)
     ensure_member_topics(bootstrap, _topics(base, "b").kafka)
     report = BenchReport(records, f"{platform.machine()}, {platform.python_version()}")
+    report.cores, report.load = os.cpu_count() or 1, [os.getloadavg()[0]]
     report.client, report.other_client = settings.kafka.client, other_client(settings.kafka.client)
     report.fetch_wait_ms = fetch_wait_ms
     say(f"producing {records:,} records to {topic}")
@@ -300,4 +304,7 @@ def run_bench(
     report.cascade = cascade_costs(settings.detector, model)
     state = _state_per_asset(settings, model)
     report.bytes_per_asset, report.snapshot_bytes, report.snapshot_us = state
+    members = _with(settings, bootstrap_servers=bootstrap)
+    report.scaling = scaling(members, bootstrap, tag, say, max(records, 100 * SCALING_FLEET.assets))
+    report.load.append(os.getloadavg()[0])
     return report

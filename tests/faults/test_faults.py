@@ -72,7 +72,8 @@ def _record(broker: object, scenario: str, figures: dict[str, Any]) -> None:
 
 
 def _member(bootstrap: str, run: str, slot: int, port: int, tmp: Path) -> subprocess.Popen[str]:
-    args = [EDGEWATCH, "run", "--members", "1", "-b", bootstrap, "--group-id", f"g-{run}", "--emit", "all"]
+    args = [EDGEWATCH, "run", "--members", "1", "-b", bootstrap]
+    args += ["--group-id", f"g-{run}", "--emit", "all"]
     for topic in ("input", "detections", "dlq", "incidents", "changelog"):
         args += [f"--{topic}-topic", f"{topic}-{run}"]
     args += ["--commit-interval-ms", "500", "--metrics-port", "0", "--log-level", "INFO"]

@@ -30,7 +30,8 @@ SEQ_LEN = 10  # the shipped simulated model's window
 
 
 def _member(bootstrap: str, run: str, changelog: bool) -> subprocess.Popen[str]:
-    args = [EDGEWATCH, "run", "--members", "1", "-b", bootstrap, "--group-id", f"g-{run}", "--emit", "all"]
+    args = [EDGEWATCH, "run", "--members", "1", "-b", bootstrap]
+    args += ["--group-id", f"g-{run}", "--emit", "all"]
     for topic in ("input", "detections", "dlq", "incidents") + ("changelog",) * changelog:
         args += [f"--{topic}-topic", f"{topic}-{run}"]
     args += ["--metrics-port", "0"]

@@ -26,6 +26,7 @@ def test_bench_writes_every_measurement(tmp_path: Path) -> None:
                 "(b) pipeline, prefilter gate at 30%", "(g) cascade CPU per record",
                 "(c) hand-written", "(b)/(a)", "(a) + the output I/O of (b)", "(b)/(c)",
                 "(d) end-to-end latency", "(d) floor", "(e) model per window",
-                "(f) state per asset", "(f) its changelog snapshot"):  # fmt: skip
+                "(f) state per asset", "(f) its changelog snapshot",
+                "(h) member processes"):  # fmt: skip
         assert f"| {row}" in text, row
-    assert "| other client, confluent: (b) pipeline" in text  # beside the default kafka-python
+    assert "| other client, kafka-python: (b) pipeline" in text  # beside the default confluent

@@ -160,7 +160,8 @@ def test_run_until_idle_exits_by_itself_and_writes_every_output_to_a_file(
     out = tmp_path / "run.jsonl"
 
     def until_idle() -> subprocess.CompletedProcess[str]:
-        args = [EDGEWATCH, "run", "--members", "1", "-b", bootstrap, "--input-topic", topics["input"]]
+        args = [EDGEWATCH, "run", "--members", "1", "-b", bootstrap]
+        args += ["--input-topic", topics["input"]]
         args += ["--detections-topic", topics["detections"], "--dlq-topic", topics["dlq"]]
         args += ["--incidents-topic", f"inc-{run}", "--group-id", f"g-{run}", "--emit", "all"]
         args += ["--metrics-port", "0", "--until-idle", "3", "--out", str(out)]
