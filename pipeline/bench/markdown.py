@@ -35,6 +35,7 @@ class BenchReport:
     scaling: Scaling | None = None  # (h)
     cores: int = 1
     load: list[float] = field(default_factory=list)  # 1-minute load average at start and end
+    broker: str = "the embedded broker (tansu)"
 
 
 def markdown(report: BenchReport) -> str:
@@ -110,8 +111,8 @@ def markdown(report: BenchReport) -> str:
         "# Benchmarks",
         "",
         "Written by `make bench` (`edgewatch bench`); every number below comes from one run, on",
-        f"one broker and topic ({report.records:,} simulated-fleet records, 6 partitions, the",
-        f"embedded broker unless `-b` was given). Machine: {report.machine}, {report.cores} cores,",
+        f"one broker and topic ({report.records:,} simulated-fleet records, 6 partitions) on",
+        f"{report.broker}. Machine: {report.machine}, {report.cores} cores,",
         f"1-minute load average {load} over the run. These machines are shared and noisy:",
         "compare the ratios, not the absolute numbers, across runs.",
         "Latency runs cap the consumers' fetch long poll (`kafka.fetch_max_wait_ms`, here",

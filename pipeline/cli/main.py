@@ -391,12 +391,16 @@ def bench(
         ),
     ] = 10,
     out: Annotated[Path, typer.Option(help="Where to write the report.")] = Path("BENCHMARKS.md"),
+    broker_name: Annotated[
+        str | None, typer.Option(help="What the report calls the -b broker, e.g. 'Apache Kafka'.")
+    ] = None,
     bootstrap_servers: BootstrapOpt = None,
     config: ConfigOpt = None,
     log_level: LogOpt = None,
 ) -> None:
-    """Measure the ceiling, the pipeline, a hand-written loop, latency, model and state; write
-    BENCHMARKS.md (needs the train extra for the hand-written loop's torch model)."""
+    """Measure the ceiling, the pipeline, a hand-written loop, latency, model, state and member
+    scaling; write BENCHMARKS.md (needs the train extra for the hand-written loop's torch
+    model)."""
     from contextlib import ExitStack
 
     from edgewatch.pipeline.bench.run import markdown, run_bench
@@ -415,6 +419,8 @@ def bench(
         report = run_bench(
             settings, bootstrap, records, latency_seconds, say, latency_fetch_wait_ms
         )
+    if settings.kafka.bootstrap_servers is not None:
+        report.broker = f"{broker_name or 'the broker'} at {bootstrap}"
     text = markdown(report)
     out.write_text(text)
     typer.echo(text)
