@@ -14,6 +14,7 @@ a configuration or broker problem, not a crash: the supervisor stops all and say
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -107,8 +108,9 @@ class Supervisor:
             args += ["--until-idle", str(self.until_idle_s)]
         process = subprocess.Popen(args, stdin=subprocess.PIPE)
         assert process.stdin is not None
-        process.stdin.write(orjson.dumps(payload))
-        process.stdin.close()
+        with contextlib.suppress(BrokenPipeError):  # it died at once: _watch sees and restarts
+            process.stdin.write(orjson.dumps(payload))
+            process.stdin.close()
         slot.process, slot.started = process, time.monotonic()
 
     def run(self, stop: threading.Event, tick_s: float = 0.2) -> None:
@@ -197,7 +199,11 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings)
     stop = stop_on_signals()
     threading.Thread(target=_orphan_watch, args=(args.parent, stop), daemon=True).start()
-    serve_member(settings, stop, args.until_idle, args.restarts, name=f"member {args.slot}")
+    try:
+        serve_member(settings, stop, args.until_idle, args.restarts, name=f"member {args.slot}")
+    except EdgewatchError as exc:
+        log.error("member %d: %s", args.slot, exc)
+        return 2
     return 0
 
 

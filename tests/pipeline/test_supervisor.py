@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -16,9 +17,11 @@ from typing import Any
 import orjson
 import pytest
 
+from edgewatch.errors import EdgewatchError
 from edgewatch.pipeline.kafka.broker import EmbeddedBroker
 from edgewatch.pipeline.kafka.kafka_python import KafkaSink, ensure_topics, read_topic
-from edgewatch.pipeline.supervisor import member_count
+from edgewatch.pipeline.settings import Settings
+from edgewatch.pipeline.supervisor import Supervisor, member_count
 from edgewatch.producers.replay import replay
 from edgewatch.producers.simulated import FleetSpec, simulate_fleet
 
@@ -33,6 +36,20 @@ def test_member_count_is_one_per_core_at_most_one_per_partition() -> None:
     assert member_count(None, 10_000) == cores
     assert member_count(3, 1) == 3  # asked for: idle members wait for partitions
     assert member_count(None, 0) == 1
+
+
+def test_a_member_that_keeps_dying_at_start_makes_the_supervisor_give_up(tmp_path: Path) -> None:
+    settings = Settings.load(
+        kafka={"bootstrap_servers": "127.0.0.1:1"},
+        detector={"model": tmp_path / "missing.json"},
+        metrics_port=0,
+    )
+    supervisor = Supervisor(settings, 1, until_idle_s=None)
+    with pytest.raises(
+        EdgewatchError, match=r"member 0 died 5 times .*exit codes \[2, 2, 2, 2, 2\]"
+    ):
+        supervisor.run(threading.Event(), tick_s=0.05)
+    assert supervisor.restarts == 4
 
 
 def _children(pid: int) -> list[int]:
