@@ -21,15 +21,24 @@ demo: install
 # On Apache Kafka (../shared/kafka, started and stopped here) where it can run, with the embedded
 # broker's run beside it for reference (BENCHMARKS-embedded.md); else on the embedded broker.
 # `make bench BOOTSTRAP=HOST:PORT` measures on a broker of yours instead.
+# On a full Kafka, the Quix Streams peer runs beside the member: Quix Streams lives in its own
+# virtualenv (.venv-peers), as it pins a confluent-kafka of its own.
 KAFKA_DIR ?= ../shared/kafka
-bench: install
+PEERS := .venv-peers
+QUIX := --quix $(PEERS)/bin/python
+$(PEERS)/.installed:
+	python3 -m venv $(PEERS)
+	$(PEERS)/bin/pip install --quiet 'quixstreams==3.28.1'
+	touch $@
+bench: install $(PEERS)/.installed
 ifdef BOOTSTRAP
-	$(BIN)/edgewatch bench -b $(BOOTSTRAP) --out BENCHMARKS.md
+	$(BIN)/edgewatch bench -b $(BOOTSTRAP) $(QUIX) --out BENCHMARKS.md
 else
 	@if [ -x $(KAFKA_DIR)/broker.sh ] && command -v java >/dev/null; then \
 	  dir=$$(mktemp -d) && addr=$$($(KAFKA_DIR)/broker.sh start $$dir | tail -n 1) && \
-	  $(BIN)/edgewatch bench -b $$addr --broker-name 'Apache Kafka 3.6 (../shared/kafka)' \
-	    --out BENCHMARKS.md; rc=$$?; $(KAFKA_DIR)/broker.sh stop $$dir; rm -rf $$dir; \
+	  $(BIN)/edgewatch bench -b $$addr $(QUIX) \
+	    --broker-name 'Apache Kafka 3.6 (../shared/kafka)' --out BENCHMARKS.md; rc=$$?; \
+	  $(KAFKA_DIR)/broker.sh stop $$dir; rm -rf $$dir; \
 	  [ $$rc -eq 0 ] && $(BIN)/edgewatch bench --out BENCHMARKS-embedded.md; \
 	else $(BIN)/edgewatch bench --out BENCHMARKS.md; fi
 endif
@@ -74,4 +83,4 @@ format: install
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(PEERS) .mypy_cache .pytest_cache .ruff_cache .hypothesis

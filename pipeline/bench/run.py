@@ -7,7 +7,8 @@ gate, the gate off and the prefilter gate at 30%; (c) the hand-written per-recor
 (`bench_naive`); (d) end-to-end latency at an offered load of half of (b), replayed from another
 process; (e) the model per window at batch 1 and 256; (f) state memory per asset with 10,000
 assets; (g) the cascade's CPU time per record with the gate off and on (`bench/cascade.py`); (h) 1
-and 2 member processes on a 240-asset fleet (`bench/scaling.py`).
+and 2 member processes on a 240-asset fleet (`bench/scaling.py`); (i) with ``quix``, the
+member beside a Quix Streams app in interleaved rounds (`bench/peer.py`).
 (a), (b) and (c) each read the same records from the same topic with a fresh consumer group,
 timed from their first record. (a), (b) and (d) are measured again with the other Kafka client
 (kafka-python beside the default confluent-kafka, or confluent-kafka where installed beside
@@ -24,12 +25,11 @@ import time
 import tracemalloc
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from edgewatch.detections import Detection
-from edgewatch.errors import BrokerError, RecordError
+from edgewatch.errors import RecordError
 from edgewatch.models.artifacts import OnnxModel
 from edgewatch.operators import IncidentTracker, SequenceGuard
 from edgewatch.pipeline.app import (
@@ -41,11 +41,11 @@ from edgewatch.pipeline.app import (
     open_member,
 )
 from edgewatch.pipeline.bench.cascade import cascade_costs, model_us
+from edgewatch.pipeline.bench.latency import drain, latency, transport
 from edgewatch.pipeline.bench.markdown import BenchReport, markdown
-from edgewatch.pipeline.bench.scaling import SCALING_FLEET, scaling
-from edgewatch.pipeline.jobs.replay_process import ReplayProcess
+from edgewatch.pipeline.bench.peer import peer_rounds
+from edgewatch.pipeline.bench.scaling import scaling
 from edgewatch.pipeline.kafka.kafka_python import KafkaSink, ensure_topics
-from edgewatch.pipeline.member import Member
 from edgewatch.pipeline.settings import KafkaSettings, Settings
 from edgewatch.pipeline.state import Changelog, Stateful
 from edgewatch.producers.simulated import simulate_fleet
@@ -61,13 +61,14 @@ def _with(settings: Settings, **kafka: Any) -> Settings:
 
 
 def _topics(settings: Settings, tag: str) -> Settings:
-    """Output topics and a consumer group of the run's own."""
+    """Output topics and a consumer group of the measurement's own (``settings`` has the bench
+    run's own topics: nothing is shared with an earlier run on the same broker)."""
     k = settings.kafka
     names = {
         f"{t}_topic": f"{getattr(k, f'{t}_topic')}.{tag}"
         for t in ("detections", "dlq", "incidents")
     }
-    return _with(settings, **names, group_id=f"bench-{tag}")
+    return _with(settings, **names, group_id=f"{k.input_topic}-{tag}")
 
 
 def _ceiling(k: KafkaSettings, bootstrap: str, expected: int, outputs: float = 0.0) -> float:
@@ -110,69 +111,12 @@ def _detection_like() -> bytes:
     ).encode()  # fmt: skip
 
 
-def _drain(member: Member, expected: int, timeout_s: float = 300.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while member.consumed < expected and time.monotonic() < deadline:
-        member.step(200, 2_000)
-    if member.consumed < expected:
-        raise BrokerError(f"the member consumed {member.consumed:,} of {expected:,} records")
-
-
 def _pipeline(settings: Settings, bootstrap: str, expected: int) -> tuple[float, float]:
     """Records/s of a member, and the detections it sent per record."""
     with open_member(settings, bootstrap) as member:
-        _drain(member, expected)
+        drain(member, expected)
     rate = member.consumed / (((member.last_ms or 0) - (member.first_ms or 0)) / 1000)
     return rate, member.detections / max(member.consumed, 1)
-
-
-def _latency(settings: Settings, bootstrap: str, rate: float, seconds: float) -> dict[str, float]:
-    ensure_member_topics(bootstrap, settings.kafka)
-    expected = int(rate * seconds)
-    with open_member(settings, bootstrap) as member:
-        deadline = time.monotonic() + 60
-        while not member.source.assignment() and time.monotonic() < deadline:
-            member.step(100)
-        replayer = ReplayProcess(bootstrap, settings.kafka.input_topic, expected, rate)
-        try:
-            _drain(member, expected, timeout_s=seconds * 3 + 30)
-        finally:
-            replayer.finish()
-    e2e, stages = member.metrics.end_to_end, member.metrics.stages
-    out = {f"p{q}": e2e.percentile(q) * 1000 for q in (50, 95, 99)}
-    for name, histogram in stages.items():  # where a batch's time goes (per batch)
-        out |= {f"{name}_p{q}": histogram.percentile(q) * 1000 for q in (50, 99)}
-    return out
-
-
-def _transport(k: KafkaSettings, bootstrap: str, rate: float, seconds: float) -> dict[str, float]:
-    """The floor under (d): a bare consumer's poll time minus each record's Kafka timestamp, at
-    the same offered load, with no processing at all."""
-    topic = k.input_topic
-    ensure_member_topics(bootstrap, k)  # explicitly: a consumer need not create its topic
-    source = make_source(k, bootstrap, f"transport-{topic}", "edgewatch-bench")
-    waits: list[np.ndarray] = []
-    try:
-        deadline = time.monotonic() + 60
-        while not source.assignment() and time.monotonic() < deadline:
-            source.poll(100, 10)
-        expected = int(rate * seconds)
-        replayer = ReplayProcess(bootstrap, topic, expected, rate)
-        seen, deadline = 0, time.monotonic() + seconds * 3 + 30
-        try:
-            while seen < expected and time.monotonic() < deadline:
-                batch = source.poll(200, 2_000)
-                now_ms = time.time() * 1000
-                waits.append(now_ms - np.array([m.timestamp for m in batch], np.float64))
-                seen += len(batch)
-        finally:
-            replayer.finish()
-    finally:
-        source.close()
-    joined = np.concatenate(waits) if waits else np.zeros(0)
-    if not len(joined):
-        raise BrokerError(f"the bare consumer of {topic!r} received none of {expected:,} records")
-    return {f"p{q}": float(np.percentile(joined, q)) for q in (50, 95, 99)}
 
 
 def other_client(client: str) -> str | None:
@@ -202,7 +146,7 @@ def _other(
     lat = _with(
         _topics(other, "dx"), input_topic=f"latx-{tag}", fetch_max_wait_ms=report.fetch_wait_ms
     )
-    report.latency_other_ms = _latency(lat, bootstrap, report.offered, latency_s)
+    report.latency_other_ms = latency(lat, bootstrap, report.offered, latency_s)
 
 
 def _state_per_asset(
@@ -242,11 +186,18 @@ def run_bench(
     latency_s: float,
     say: Callable[[str], None],
     fetch_wait_ms: int = 10,
+    quix: Path | None = None,
+    rounds: int = 3,
 ) -> BenchReport:
-    """``fetch_wait_ms``: the consumers' fetch long-poll cap in the latency runs (d)."""
+    """``fetch_wait_ms``: the consumers' fetch long-poll cap in the latency runs (d); ``quix``:
+    the Python of a virtualenv with Quix Streams, for (i) in ``rounds`` interleaved rounds."""
     tag = uuid.uuid4().hex[:8]
     topic = f"bench-{tag}"
-    base = _with(settings, input_topic=topic)
+    k = settings.kafka
+    outputs = {f"{t}_topic": f"{getattr(k, f'{t}_topic')}.{tag}" for t in ("detections", "dlq")}
+    base = _with(
+        settings, input_topic=topic, incidents_topic=f"{k.incidents_topic}.{tag}", **outputs
+    )
     ensure_member_topics(bootstrap, _topics(base, "b").kafka)
     report = BenchReport(records, f"{platform.machine()}, {platform.python_version()}")
     report.cores, report.load = os.cpu_count() or 1, [os.getloadavg()[0]]
@@ -293,18 +244,28 @@ def run_bench(
     report.offered = 0.5 * report.rates["b"]
     say(f"(d) latency at {report.offered:,.0f} records/s for {latency_s:.0f} s")
     lat = _with(_topics(base, "d"), input_topic=f"lat-{tag}", fetch_max_wait_ms=fetch_wait_ms)
-    report.latency_ms = _latency(lat, bootstrap, report.offered, latency_s)
+    report.latency_ms = latency(lat, bootstrap, report.offered, latency_s)
     say("(d) the transport alone at the same load: a bare consumer")
     floor = _with(base, input_topic=f"floor-{tag}", fetch_max_wait_ms=fetch_wait_ms)
-    report.transport_ms = _transport(floor.kafka, bootstrap, report.offered, latency_s)
+    report.transport_ms = transport(floor.kafka, bootstrap, report.offered, latency_s)
     if report.other_client is not None:
         _other(report, base, bootstrap, tag, latency_s, say)
+    if quix is not None:
+
+        def member_rate(i: int) -> float:
+            run = _topics(base, f"q{i}")
+            ensure_member_topics(bootstrap, run.kafka)
+            return _pipeline(run, bootstrap, records)[0]
+
+        report.peer = peer_rounds(
+            member_rate, quix, bootstrap, topic, records, rounds, say, base.kafka.partitions
+        )
     say("(e) model per window; (f) state per asset; (g) the cascade's CPU time")
     report.model_us = model_us(model)
     report.cascade = cascade_costs(settings.detector, model)
     state = _state_per_asset(settings, model)
     report.bytes_per_asset, report.snapshot_bytes, report.snapshot_us = state
     members = _with(settings, bootstrap_servers=bootstrap)
-    report.scaling = scaling(members, bootstrap, tag, say, max(records, 100 * SCALING_FLEET.assets))
+    report.scaling = scaling(members, bootstrap, tag, say, records)
     report.load.append(os.getloadavg()[0])
     return report

@@ -391,6 +391,13 @@ def bench(
         ),
     ] = 10,
     out: Annotated[Path, typer.Option(help="Where to write the report.")] = Path("BENCHMARKS.md"),
+    quix: Annotated[
+        Path | None,
+        typer.Option(
+            help="Python of a virtualenv with quixstreams (`make bench` makes .venv-peers): "
+            "also run the Quix Streams peer, interleaved with the member (needs Apache Kafka)."
+        ),
+    ] = None,
     broker_name: Annotated[
         str | None, typer.Option(help="What the report calls the -b broker, e.g. 'Apache Kafka'.")
     ] = None,
@@ -417,7 +424,7 @@ def bench(
             console.print(text)
 
         report = run_bench(
-            settings, bootstrap, records, latency_seconds, say, latency_fetch_wait_ms
+            settings, bootstrap, records, latency_seconds, say, latency_fetch_wait_ms, quix
         )
     if settings.kafka.bootstrap_servers is not None:
         report.broker = f"{broker_name or 'the broker'} at {bootstrap}"
