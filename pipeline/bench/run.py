@@ -111,11 +111,17 @@ def _detection_like() -> bytes:
     ).encode()  # fmt: skip
 
 
-def _pipeline(settings: Settings, bootstrap: str, expected: int) -> tuple[float, float]:
-    """Records/s of a member, and the detections it sent per record."""
+def _pipeline(
+    settings: Settings, bootstrap: str, expected: int, stage_us: dict[str, float] | None = None
+) -> tuple[float, float]:
+    """Records/s of a member, and the detections it sent per record; fills ``stage_us`` (if
+    given) with each stage's time per record, in µs."""
     with open_member(settings, bootstrap) as member:
         drain(member, expected)
     rate = member.consumed / (((member.last_ms or 0) - (member.first_ms or 0)) / 1000)
+    if stage_us is not None:
+        for name, histogram in member.metrics.stages.items():
+            stage_us[name] = histogram.total / max(member.consumed, 1) * 1e6
     return rate, member.detections / max(member.consumed, 1)
 
 
@@ -215,7 +221,7 @@ def run_bench(
     report.rates["a"] = _ceiling(base.kafka, bootstrap, records)
     say("(b) the pipeline, default gate")
     report.rates["b"], report.detections_per_record = _pipeline(
-        _topics(base, "b"), bootstrap, records
+        _topics(base, "b"), bootstrap, records, report.stage_us
     )
     off = _topics(base, "o")
     off = off.model_copy(update={"detector": off.detector.model_copy(update={"gate": "off"})})

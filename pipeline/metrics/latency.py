@@ -75,6 +75,12 @@ class LatencyHistogram(Collector):
     def count(self) -> int:
         return int(self._buckets.sum())
 
+    @property
+    def total(self) -> float:
+        """The sum of every observation, in seconds."""
+        with self._lock:
+            return self._sum
+
     def percentile(self, q: float) -> float:
         """Estimated q-th percentile (0-100) in seconds; NaN when empty."""
         with self._lock:

@@ -34,6 +34,7 @@ def test_targets_met_and_not_met() -> None:
     assert "| (b)/(c), target >= 5 | 8.0 (met) |" in met
     assert "p99 40.0 ms over 5,000 detections (met: p99 <= 50 ms)" in met
     assert "send its 0.125 detections per record, flush each batch | 9,000 records/s" in met
+    assert "decode 0.0 µs / detect 0.0 µs / produce 0.0 µs / commit 0.0 µs / the rest 125.0" in met
     missed = markdown(_report(b=4_000.0, p99=60.0))
     assert "| (b)/(a), target >= 0.7 | 0.40 (NOT met) |" in missed
     assert "| (b)/(c), target >= 5 | 4.0 (NOT met) |" in missed
