@@ -131,8 +131,8 @@ def markdown(report: BenchReport) -> str:
         each = ", ".join(f"{x:.2f}" for x in pr.ratios)
         rows.append(
             (f"(i) Quix Streams peer (`benchmarks/peers/quix_peer.py`: JSON, per-asset EW mean "
-             f"and variance in RocksDB state, |z| > 1.4 produced: {pr.flagged:.1%} of records), "
-             f"same topic, {len(pr.ratios)} interleaved rounds, one process each",
+             f"and variance in RocksDB state, \\|z\\| > 1.4 produced: {pr.flagged:.1%} of "
+             f"records), same topic, {len(pr.ratios)} interleaved rounds, one process each",
              f"edgewatch (b) median {statistics.median(pr.member):,.0f} records/s, Quix "
              f"{statistics.median(pr.peer):,.0f} records/s ("
              f"{statistics.median(pr.peer_cpu_per_record_us):.1f} µs CPU per record); "

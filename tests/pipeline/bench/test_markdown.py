@@ -66,3 +66,14 @@ def test_the_cascade_rows_say_what_the_gate_saves() -> None:
         text
     )
     assert "40% less than gate off" in text
+
+
+def test_the_peer_row_gives_the_median_in_round_ratio_in_one_table_cell() -> None:
+    from edgewatch.pipeline.bench.peer import PeerRounds
+
+    report = _report(8_000.0, 40.0)
+    report.peer = PeerRounds([80.0, 60.0, 90.0], [50.0, 50.0, 50.0], [20.0, 21.0, 22.0], 0.12)
+    (row,) = [line for line in markdown(report).splitlines() if line.startswith("| (i)")]
+    assert row.replace("\\|", "").count("|") == 3  # the |z| of the text does not split the cell
+    assert "in-round ratio median 1.60x (rounds 1.60, 1.20, 1.80; met: >= 1.5x)" in row
+    assert "12.0% of records" in row
