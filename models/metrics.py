@@ -10,7 +10,15 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-__all__ = ["Scores", "best_threshold", "evaluate", "pr_auc", "roc_auc"]
+__all__ = [
+    "Scores",
+    "best_threshold",
+    "bootstrap_f1",
+    "evaluate",
+    "last_of_each",
+    "pr_auc",
+    "roc_auc",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,3 +88,28 @@ def evaluate(y: np.ndarray, score: np.ndarray, threshold: float) -> Scores:
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return Scores(f1, precision, recall, roc_auc(y, score), pr_auc(y, score), threshold)
+
+
+def last_of_each(group: np.ndarray) -> np.ndarray:
+    """Indices of each group's last element, for contiguous groups in order (a unit's last
+    observed cycle)."""
+    if group.size == 0:
+        return np.empty(0, np.int64)
+    ends: np.ndarray = np.append(np.flatnonzero(np.diff(group)), group.size - 1)
+    return ends.astype(np.int64)
+
+
+def bootstrap_f1(
+    y: np.ndarray, decision: np.ndarray, group: np.ndarray, draws: int = 2_000, seed: int = 0
+) -> tuple[float, float]:
+    """95% interval of F1 over resamples of whole groups (units, assets) with replacement: the
+    windows of one unit are not independent, so they are drawn together."""
+    ids, where = np.unique(group, return_inverse=True)
+    counts = np.zeros((ids.size, 3), np.int64)  # per group: tp, fp, fn
+    np.add.at(counts, where, np.stack([decision & (y == 1), decision & (y == 0),
+                                       ~decision & (y == 1)], axis=1).astype(np.int64))  # fmt: skip
+    picks = np.random.default_rng(seed).integers(0, ids.size, size=(draws, ids.size))
+    tp, fp, fn = counts[picks].sum(axis=1).T
+    f1 = 2 * tp / np.maximum(2 * tp + fp + fn, 1)
+    low, high = np.percentile(f1, [2.5, 97.5])
+    return float(low), float(high)

@@ -57,6 +57,9 @@ class Segment:
 class WindowSet:
     x: np.ndarray  # (windows, seq_len, channels) float32
     y: np.ndarray  # (windows,) int64, label of the last reading
+    #: (windows,) int64: the segment (unit, asset) each window comes from, in order; empty when
+    #: not known. A segment's windows are contiguous and in time order.
+    group: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
 
     def __len__(self) -> int:
         return int(self.y.size)
@@ -102,8 +105,8 @@ def window(
     """Every window of ``seq_len`` readings inside each segment, scaled. With ``pad_start`` each
     segment is preceded by copies of its first reading, so every reading ends a window (as a
     stream that repeats an asset's first reading until it has seen ``seq_len``)."""
-    xs, ys = [], []
-    for seg in segments:
+    xs, ys, groups = [], [], []
+    for number, seg in enumerate(segments):
         values, labels = seg.values, seg.labels
         if pad_start:
             values = np.concatenate([np.repeat(values[:1], seq_len - 1, axis=0), values])
@@ -114,10 +117,15 @@ def window(
         scaled = ((values - mean) / std).astype(np.float32)
         xs.append(sliding_window_view(scaled, seq_len, axis=0).transpose(0, 2, 1))
         ys.append(labels[seq_len - 1 :])
+        groups.append(np.full(len(ys[-1]), number, np.int64))
     channels = segments[0].values.shape[1] if segments else 1
     if not xs:
         return WindowSet(np.empty((0, seq_len, channels), np.float32), np.empty(0, np.int64))
-    return WindowSet(np.ascontiguousarray(np.concatenate(xs)), np.concatenate(ys).astype(np.int64))
+    return WindowSet(
+        np.ascontiguousarray(np.concatenate(xs)),
+        np.concatenate(ys).astype(np.int64),
+        np.concatenate(groups),
+    )
 
 
 @dataclass(frozen=True, slots=True)

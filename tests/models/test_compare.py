@@ -26,12 +26,16 @@ def test_every_variant_gets_a_row_with_every_column(tmp_path: Path) -> None:
     for row in rows:
         assert 0.0 <= row["f1"] <= 1.0
         if "collaborative" not in row["model"]:
-            assert all(key in row for key, _ in COLUMNS)
+            assert all(key in row for key, _ in COLUMNS if key != "f1_last_cycle")  # FD001 only
+        low, high = row["f1_ci95"]  # resampling the test split's assets
+        assert 0.0 <= low <= high <= 1.0
     pruned = next(r for r in rows if "pruned" in r["model"])
     dense = next(r for r in rows if r["model"] == "1DCNN-LSTM")
     assert pruned["parameters"] <= 0.3 * dense["parameters"]  # 75% of weights are zero
     assert orjson.loads((tmp_path / "compare.json").read_bytes())["rows"] == rows
-    assert "| model | F1 |" in (tmp_path / "compare.md").read_text()
+    table = (tmp_path / "compare.md").read_text()
+    assert "| model | F1 | F1 95% CI |" in table
+    assert "last-cycle F1" not in table  # no column that no row has
 
 
 def test_collaboration_wakes_the_full_model_only_when_the_sentinel_is_unsure() -> None:

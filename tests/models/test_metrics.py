@@ -3,10 +3,18 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
-from edgewatch.models.metrics import best_threshold, evaluate, pr_auc, roc_auc
+from edgewatch.models.metrics import (
+    best_threshold,
+    bootstrap_f1,
+    evaluate,
+    last_of_each,
+    pr_auc,
+    roc_auc,
+)
 
 cases = st.lists(st.tuples(st.sampled_from([0, 1]), st.integers(0, 6)), min_size=2, max_size=40)
 
@@ -48,3 +56,25 @@ def test_best_threshold_maximises_f1(pairs: list[tuple[int, int]]) -> None:
         return
     chosen = evaluate(y, s, best_threshold(y, s)).f1
     assert all(chosen >= evaluate(y, s, t).f1 - 1e-12 for t in set(s))
+
+
+@given(st.lists(st.integers(1, 5), min_size=1, max_size=12))
+def test_last_of_each_matches_pandas(sizes: list[int]) -> None:
+    group = np.repeat(np.arange(len(sizes)), sizes)
+    expected = pd.Series(np.arange(group.size)).groupby(group).last().to_numpy()
+    assert last_of_each(group).tolist() == expected.tolist()
+
+
+@given(cases, st.integers(1, 6))
+def test_bootstrap_interval_is_ordered_and_degenerate_for_one_group(
+    pairs: list[tuple[int, int]], groups: int
+) -> None:
+    y, s = _arrays(pairs)
+    decision = s >= 3
+    group = np.arange(y.size) * groups // y.size
+    low, high = bootstrap_f1(y, decision, group, draws=200)
+    assert 0.0 <= low <= high <= 1.0
+    f1 = evaluate(y, s, 3.0).f1
+    one, same = bootstrap_f1(y, decision, np.zeros(y.size, np.int64), draws=50)
+    assert np.isclose(one, f1)
+    assert np.isclose(same, f1)

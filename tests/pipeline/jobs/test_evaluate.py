@@ -77,3 +77,17 @@ def test_the_default_gate_keeps_the_demos_f1() -> None:
     assert on["wake_rate"] <= 0.30
     assert abs(on["f1"] - off["f1"]) <= 0.005, (on["f1"], off["f1"])
     assert on["events_detected"] == off["events_detected"] == on["events"]
+
+
+def test_last_cycle_counts_each_assets_last_window_and_only_fd001_shows_it() -> None:
+    from edgewatch.pipeline.jobs.evaluate import markdown
+
+    records = list(simulate_fleet().records(limit=3_000))
+    artifact = load_model(shipped_card("simulated"))
+    settings = DetectorSettings(gate="off")
+    row = evaluate_stream(records, artifact, settings).as_dict()
+    assert row["last_cycle_assets"] == len({r.asset for r in records})
+    assert 0.0 <= row["last_cycle_f1"] <= 1.0
+    card = artifact.card
+    assert "last-cycle F1" in markdown("fd001", card, settings, [row])
+    assert "last-cycle F1" not in markdown("simulated", card, settings, [row])
