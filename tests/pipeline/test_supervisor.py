@@ -19,7 +19,8 @@ import pytest
 
 from edgewatch.errors import EdgewatchError
 from edgewatch.pipeline.kafka.broker import EmbeddedBroker
-from edgewatch.pipeline.kafka.kafka_python import KafkaSink, ensure_topics, read_topic
+from edgewatch.pipeline.kafka.confluent import ConfluentSink
+from edgewatch.pipeline.kafka.kafka_python import ensure_topics, read_topic
 from edgewatch.pipeline.settings import Settings
 from edgewatch.pipeline.supervisor import Supervisor, member_count
 from edgewatch.producers.replay import replay
@@ -81,11 +82,11 @@ def test_a_killed_member_is_restarted_and_counted_and_nothing_is_lost(
     run, bootstrap = uuid.uuid4().hex[:8], broker.bootstrap_servers
     ensure_topics(bootstrap, {f"in-{run}": 4})
     records = list(simulate_fleet(FleetSpec(assets=8, points=4_000)).records())
-    sink = KafkaSink(bootstrap)
+    sink = ConfluentSink(bootstrap)
     replay(records, sink, f"in-{run}")
     sink.close()
     out = tmp_path / "out.jsonl"
-    proc = _start(bootstrap, run, tmp_path, "--until-idle", "8")
+    proc = _start(bootstrap, run, tmp_path, "--until-idle", "5")
     try:
         assert _wait(lambda: len(_children(proc.pid)) == 2, 60), "the members did not start"
         assert _wait(lambda: out.is_file() and out.stat().st_size > 0, 90), "no output"
