@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Where a machine keeps prebuilt wheels (e.g. the CPU torch), pip looks there first.
 FIND_LINKS := $(if $(wildcard /opt/wheels),--find-links /opt/wheels,)
 
-.PHONY: install demo bench evaluate test test-slow test-kafka lint typecheck pytest format clean
+.PHONY: install demo bench evaluate results test test-slow test-kafka lint typecheck pytest format clean
 
 install: $(STAMP)
 
@@ -53,6 +53,19 @@ evaluate: install
 	$(BIN)/edgewatch evaluate --dataset simulated --model online --out docs/results
 	$(BIN)/edgewatch evaluate --dataset fd001 --model online --path $(DATA)/cmapss \
 		--out docs/results
+
+# The models' tables under docs/results (the README quotes them): every comparison variant and
+# baseline, the gate sweeps and the shipped artifacts through the streaming cascade. About an
+# hour on two cores (the simulated comparison is most of it).
+results: install
+	$(BIN)/edgewatch models compare --dataset fd001 --path $(DATA)/cmapss --out docs/results
+	$(BIN)/edgewatch models compare --dataset fd001 --recipe paper --path $(DATA)/cmapss \
+		--out docs/results
+	$(BIN)/edgewatch models compare --dataset simulated --out docs/results
+	$(BIN)/edgewatch models cascade --dataset fd001 --path $(DATA)/cmapss --out docs/results
+	$(BIN)/edgewatch models cascade --dataset simulated --out docs/results
+	$(BIN)/edgewatch evaluate --dataset fd001 --path $(DATA)/cmapss --out docs/results
+	$(BIN)/edgewatch evaluate --dataset simulated --out docs/results
 
 test: install lint typecheck pytest
 

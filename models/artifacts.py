@@ -22,6 +22,7 @@ from edgewatch.errors import ConfigError, DataError
 __all__ = [
     "CARD_VERSION",
     "SHIPPED",
+    "SHIPPED_MODELS",
     "OnnxModel",
     "load_card",
     "load_model",
@@ -38,9 +39,13 @@ SHIPPED = Path(__file__).resolve().parent / "artifacts"
 _REQUIRED = ("name", "onnx", "sha256", "channels", "seq_len", "scaling", "threshold")
 
 
+#: The network each shipped artifact is (`models compare` chose it; README, "Models").
+SHIPPED_MODELS = {"simulated": "edge_cnn_lstm", "fd001": "tcn"}
+
+
 def shipped_card(dataset: str) -> Path:
-    """The card of the shipped INT8 Edge-1DCNN-LSTM for ``dataset`` (simulated or fd001)."""
-    return SHIPPED / f"{dataset}-edge_cnn_lstm-int8.json"
+    """The card of the shipped INT8 model for ``dataset`` (simulated or fd001)."""
+    return SHIPPED / f"{dataset}-{SHIPPED_MODELS.get(dataset, 'edge_cnn_lstm')}-int8.json"
 
 
 def shipped_sentinel(card: dict[str, Any]) -> Path | None:

@@ -42,7 +42,7 @@ def prefilter_scores(splits: Splits, part: str, fading_factor: float = 0.0005) -
     warm = {seg.asset: seg for seg in splits.segments["train"]}
     out: list[np.ndarray] = []
     for seg in splits.segments[part]:
-        if len(seg.values) < splits.seq_len:
+        if len(seg.values) < splits.seq_len and not splits.pad_start:
             continue
         mean, std = splits.scaling.stats(seg.asset)
         detector = EWZScore(fading_factor, warmup=2)
@@ -55,6 +55,8 @@ def prefilter_scores(splits: Splits, part: str, fading_factor: float = 0.0005) -
             x = dict(zip(names, row, strict=True))
             scores[i] = detector.score_one(x)
             detector.learn_one(x)
+        if splits.pad_start:  # the first reading repeated in front, as the windows are
+            scores = np.concatenate([np.repeat(scores[:1], splits.seq_len - 1), scores])
         out.append(sliding_window_view(scores, splits.seq_len).max(axis=1))
     return np.concatenate(out) if out else np.empty(0)
 

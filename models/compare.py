@@ -19,7 +19,10 @@ import orjson
 import torch
 from torch import nn
 
+from edgewatch.models.artifacts import load_card, load_model
+from edgewatch.models.baselines import baselines
 from edgewatch.models.metrics import best_threshold, bootstrap_f1, evaluate, last_of_each
+from edgewatch.models.oracle import ORACLE, oracle_scores
 from edgewatch.models.train import TrainConfig, predict
 from edgewatch.models.variants import (
     Trained,
@@ -33,7 +36,7 @@ from edgewatch.models.variants import (
 )
 from edgewatch.models.windows import Splits
 
-__all__ = ["compare", "latency_us", "markdown", "test_rows"]
+__all__ = ["NETWORKS", "compare", "latency_us", "markdown", "test_rows"]
 
 
 def latency_us(fn: Callable[[np.ndarray], object], x: np.ndarray, budget_s: float = 0.5) -> float:
@@ -83,19 +86,48 @@ def test_rows(splits: Splits, score: np.ndarray, threshold: float) -> dict[str, 
     return row
 
 
-def _row(variant: Trained, splits: Splits, latencies: dict[str, float]) -> dict[str, Any]:
-    threshold = best_threshold(splits.val.y, variant.score(splits.val.x))
+def _row(
+    variant: Trained,
+    splits: Splits,
+    latencies: dict[str, float],
+    scores: tuple[np.ndarray, np.ndarray] | None = None,
+) -> dict[str, Any]:
+    """``scores``: the variant's validation and test scores, when not ``variant.score`` of the
+    splits' windows (the oracle reads other windows)."""
+    val, test = scores or (variant.score(splits.val.x), variant.score(splits.test.x))
+    threshold = best_threshold(splits.val.y, val)
     row: dict[str, Any] = {
         "model": variant.name,
         "runtime": variant.runtime,
-        **test_rows(splits, variant.score(splits.test.x), threshold),
+        "val_f1": round(evaluate(splits.val.y, val, threshold).f1, 6),
+        **test_rows(splits, test, threshold),
         "parameters": variant.parameters,
-        "size_kb": round(variant.onnx_bytes / 1024, 1),
+        "size_kb": round(variant.size_bytes / 1024, 1),
         **latencies,
     }
     if variant.wake_rate is not None:
         row["wake_rate_val"] = round(variant.wake_rate, 4)
     return row
+
+
+NETWORKS = (
+    ("lstm", "LSTM"),
+    ("cnn", "1D-CNN"),
+    ("cnn_lstm", "1DCNN-LSTM"),
+    ("light_cnn_lstm", "lightweight 1DCNN-LSTM"),
+    ("amcnn_lstm", "AMCNN-LSTM (attention, two conv scales)"),
+    ("tcn", "TCN (dilated causal convolutions)"),
+    ("transformer", "small Transformer (2 layers, 4 heads)"),
+    ("sentinel_lstm", "sentinel LSTM (alone)"),
+    ("edge_cnn_lstm", "Edge-1DCNN-LSTM FP32 (ours)"),
+)
+
+
+def _native_latencies(variant: Trained, x: np.ndarray, budget_s: float) -> dict[str, float]:
+    return {
+        f"native_b{batch}_us": round(latency_us(variant.score, x[:batch], budget_s), 2)
+        for batch in (1, 256)
+    }
 
 
 def compare(
@@ -105,20 +137,27 @@ def compare(
     confidence: float = 0.9,
     latency_budget_s: float = 0.5,
     on_progress: Callable[[str], None] | None = None,
+    shipped: Path | None = None,
 ) -> list[dict[str, Any]]:
-    """Train and measure every variant; write ``compare.json`` and ``compare.md`` to ``out_dir``."""
+    """Train and measure every variant; write ``compare.json`` and ``compare.md`` to ``out_dir``.
+
+    ``shipped``: a card whose artifact reads these windows gets its own row (the file itself,
+    scored by ONNX Runtime, with its card's threshold left aside: chosen again on validation)."""
     say = on_progress or (lambda _: None)
     x_lat = splits.test.x[:256]
     rows: list[dict[str, Any]] = []
+    for label, fit in baselines(splits, cfg.seed):
+        say(f"fitting {label}")
+        variant = fit()
+        rows.append(_row(variant, splits, _native_latencies(variant, x_lat, latency_budget_s)))
+    if splits.fleet is not None:
+        say("fitting the oracle (it knows each asset's clean signal)")
+        val, test, _ = oracle_scores(splits, cfg.seed)
+        known = Trained(ORACLE, lambda x: x, 0, 0, "scikit-learn")
+        rows.append({**_row(known, splits, {}, (val, test)), "parameters": None, "size_kb": None})
+
     networks: dict[str, nn.Module] = {}
-    for name, label in (
-        ("lstm", "LSTM"),
-        ("cnn", "1D-CNN"),
-        ("cnn_lstm", "1DCNN-LSTM"),
-        ("light_cnn_lstm", "lightweight 1DCNN-LSTM"),
-        ("sentinel_lstm", "sentinel LSTM (alone)"),
-        ("edge_cnn_lstm", "Edge-1DCNN-LSTM FP32 (ours)"),
-    ):
+    for name, label in NETWORKS:
         say(f"training {label}")
         networks[name] = train_network(name, splits, cfg)
         rows.append(
@@ -151,6 +190,16 @@ def compare(
                 _latencies(networks[name], splits, x_lat, latency_budget_s),
             )
         )
+    if shipped is not None and _reads(shipped, splits):
+        model = load_model(shipped)
+        variant = Trained(
+            f"shipped artifact {shipped.stem} (INT8)",
+            model.score,
+            int(model.card["parameters"]),
+            shipped.with_suffix(".onnx").stat().st_size,
+            "onnxruntime",
+        )
+        rows.append(_row(variant, splits, _native_latencies(variant, x_lat, latency_budget_s)))
 
     say("training the LSTM autoencoder on normal windows")
     autoencoder = train_autoencoder(splits, cfg)
@@ -170,29 +219,58 @@ def compare(
     report = {
         "dataset": splits.dataset,
         "seq_len": splits.seq_len,
+        "channels": splits.channels,
+        "data": dict(splits.description),
         "config": asdict(cfg),
         "rows": rows,
     }
     (out_dir / "compare.json").write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
-    (out_dir / "compare.md").write_text(markdown(splits.dataset, rows))
+    (out_dir / "compare.md").write_text(markdown(report))
     return rows
 
 
+def _reads(card_path: Path, splits: Splits) -> bool:
+    """Does the card read windows like these (data set, window length, channels, padding)?"""
+    card = load_card(card_path)
+    return (
+        card.get("dataset") == splits.dataset
+        and int(card["seq_len"]) == splits.seq_len
+        and list(card["channels"]) == splits.channels
+        and bool(card.get("pad_start", False)) == splits.pad_start
+    )
+
+
 COLUMNS = (
-    ("model", "model"), ("f1", "F1"), ("f1_ci95", "F1 95% CI"), ("f1_last_cycle", "last-cycle F1"),
+    ("model", "model"), ("val_f1", "val F1"), ("f1", "F1"), ("f1_ci95", "F1 95% CI"),
+    ("f1_last_cycle", "last-cycle F1"),
     ("precision", "P"), ("recall", "R"), ("roc_auc", "ROC-AUC"),
     ("pr_auc", "PR-AUC"), ("parameters", "params"), ("size_kb", "KB"),
     ("torch_fp32_b1_us", "torch b1 µs"), ("torch_fp32_b256_us", "torch b256 µs"),
     ("ort_fp32_b1_us", "ORT FP32 b1"), ("ort_fp32_b256_us", "ORT FP32 b256"),
     ("ort_int8_b1_us", "ORT INT8 b1"), ("ort_int8_b256_us", "ORT INT8 b256"),
+    ("native_b1_us", "own runtime b1"), ("native_b256_us", "own runtime b256"),
 )  # fmt: skip
 
 
-_METRICS = ("f1", "f1_last_cycle", "precision", "recall", "roc_auc", "pr_auc")
+_METRICS = ("val_f1", "f1", "f1_last_cycle", "precision", "recall", "roc_auc", "pr_auc")
 
 
-def markdown(dataset: str, rows: list[dict[str, Any]]) -> str:
+def _setup(report: dict[str, Any]) -> str:
+    data = report.get("data", {})
+    cfg = report.get("config", {})
+    parts = [f"windows of {report['seq_len']} readings of {len(report.get('channels', []))} "
+             f"channel(s) ({', '.join(report.get('channels', []))})"]  # fmt: skip
+    if data.get("pad_start"):
+        parts.append("every reading ends a window (the first repeated before it)")
+    parts.append(f"networks fitted to {data.get('target', 'the 0/1 label')}")
+    if cfg.get("weight_decay"):
+        parts.append(f"AdamW weight decay {cfg['weight_decay']}")
+    parts.append(f"seed {cfg.get('seed')}")
+    return "; ".join(parts) + "."
 
+
+def markdown(report: dict[str, Any]) -> str:
+    rows: list[dict[str, Any]] = report["rows"]
     columns = [(k, t) for k, t in COLUMNS if any(row.get(k) is not None for row in rows)]
     head = "| " + " | ".join(title for _, title in columns) + " |"
     rule = "|" + "|".join("---" for _ in columns) + "|"
@@ -207,12 +285,17 @@ def markdown(dataset: str, rows: list[dict[str, Any]]) -> str:
         return "" if value is None else f"{value:,}" if isinstance(value, int) else str(value)
 
     lines = [
-        f"# Model comparison: {dataset}",
+        f"# Model comparison: {report['dataset']}",
         "",
-        "Thresholds chosen on validation; metrics on test; latency per window, one CPU thread.",
+        _setup(report),
+        "",
+        "Thresholds chosen on validation (val F1: there, at that threshold); the other metrics",
+        "on test; latency per window, one CPU thread.",
         "F1 95% CI: 2.5th-97.5th percentile of F1 over 2,000 resamples of the test split's units",
         "(FD001) or assets (simulated), drawn whole with replacement. Last-cycle F1 (FD001): each",
-        "test unit's last observed cycle only, labelled by its true RUL <= 30.",
+        "test unit's last observed cycle only, labelled by its true RUL <= 30. Baselines",
+        "(scikit-learn) are fitted to the labels or, unsupervised, to the normal training windows;",
+        "their KB is the pickled estimator and their latency is scikit-learn's own (own runtime).",
         "",
         head,
         rule,

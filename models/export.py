@@ -99,6 +99,7 @@ def quantize_int8(source: Path, target: Path, calibration: np.ndarray) -> Path:
     _int8_lstm_weights(model)
     _drop_zero_initial_states(model)
     _exact_input_elsewhere(model)
+    _short_names(model)
     onnx.save(model, str(target))
     return target
 
@@ -198,3 +199,25 @@ def _int8_lstm_weights(model: Any) -> None:
             )
     for node in reversed(added):
         graph.node.insert(0, node)
+
+
+def _short_names(model: Any) -> None:
+    """Every tensor inside the graph gets a short name and nodes lose theirs: the quantizer's
+    names (``/blocks/blocks.0/first/Conv_output_0_QuantizeLinear_Output``) weighed more than
+    the INT8 weights of a small convolutional network. The graph's input and output keep
+    theirs; the arithmetic is unchanged."""
+    graph = model.graph
+    keep = {v.name for v in graph.input} | {v.name for v in graph.output} | {""}
+    names: dict[str, str] = {}
+
+    def short(name: str) -> str:
+        if name in keep:
+            return name
+        return names.setdefault(name, f"t{len(names)}")
+
+    for init in graph.initializer:
+        init.name = short(init.name)
+    for node in graph.node:
+        node.name = ""
+        node.input[:] = [short(n) for n in node.input]
+        node.output[:] = [short(n) for n in node.output]

@@ -25,7 +25,7 @@ import torch
 
 from edgewatch.models.artifacts import open_session, sha256_of, write_card
 from edgewatch.models.export import INPUT, calibration_windows, export_onnx, quantize_int8
-from edgewatch.models.metrics import best_threshold, evaluate
+from edgewatch.models.metrics import best_threshold, evaluate, last_of_each
 from edgewatch.models.networks import AUTOENCODERS, PcaResidual, build, count_parameters
 from edgewatch.models.train import (
     Epoch,
@@ -84,6 +84,7 @@ def train_artifact(
     seed_everything(cfg.seed, cfg.threads)
     channels = len(splits.channels)
     normal = model_name in UNSUPERVISED
+    health = bool(splits.train.target.size)  # fitted to FD001's health, not the label
     model = build(model_name, channels)
     if isinstance(model, PcaResidual):  # closed form: no epochs
         readings = torch.from_numpy(splits.train.x.reshape(-1, channels))
@@ -120,9 +121,10 @@ def train_artifact(
         "sha256": sha256_of(onnx_path),
         "channels": splits.channels,
         "seq_len": splits.seq_len,
+        "pad_start": splits.pad_start,
         "scaling": splits.scaling.to_card(),
         "threshold": 0.5,  # replaced below by the validation choice on INT8 scores
-        "score": "normal_model_error" if normal else "probability",
+        "score": "normal_model_error" if normal else "health" if health else "probability",
         "parameters": count_parameters(result.model),
         "size_bytes": {"onnx_fp32": fp32_size, "onnx_int8": onnx_path.stat().st_size},
         "training": {
@@ -148,9 +150,13 @@ def train_artifact(
         "val_int8": evaluate(splits.val.y, int8_val, threshold).as_dict(),
     }
     if len(splits.test):
-        card["metrics"]["test_int8"] = evaluate(
-            splits.test.y, _ort_scores(session, splits.test.x), threshold
-        ).as_dict()
+        int8_test = _ort_scores(session, splits.test.x)
+        card["metrics"]["test_int8"] = evaluate(splits.test.y, int8_test, threshold).as_dict()
+        if splits.dataset == "fd001" and splits.test.group.size:  # each unit's last cycle
+            last = last_of_each(splits.test.group)
+            card["metrics"]["test_int8"]["f1_last_cycle"] = round(
+                evaluate(splits.test.y[last], int8_test[last], threshold).f1, 6
+            )
         card["metrics"]["test_torch_fp32"] = evaluate(
             splits.test.y, torch_test, torch_threshold
         ).as_dict()

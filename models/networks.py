@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from edgewatch.errors import ConfigError
+from edgewatch.models.seeds import AmCnnLstm, Tcn, TinyTransformer
 
 __all__ = [
     "AUTOENCODERS",
@@ -189,6 +190,9 @@ CLASSIFIERS: dict[str, Callable[[int], nn.Module]] = {
     "cnn_lstm": CnnLstm,
     "light_cnn_lstm": lambda c: CnnLstm(c, light=True),
     "sentinel_lstm": lambda c: LstmNet(c, hidden=8, layers=1),
+    "amcnn_lstm": AmCnnLstm,
+    "tcn": Tcn,
+    "transformer": TinyTransformer,
 }
 
 

@@ -1,4 +1,6 @@
-"""Training: Adam, ReduceLROnPlateau, early stopping on validation loss, BCE or focal loss.
+"""Training: Adam(W), ReduceLROnPlateau, early stopping on validation loss, BCE, focal or MSE.
+
+A window set with a ``target`` (FD001's health) is fitted to it by MSE; otherwise to its labels.
 
 Deterministic on CPU for a given seed, thread count and library versions: seeded shuffling,
 deterministic algorithms, a fixed number of threads. Early stopping restores the weights of the
@@ -39,7 +41,8 @@ class TrainConfig:
     patience: int = 6  # epochs without a better validation loss before stopping
     lr_patience: int = 2
     lr_factor: float = 0.5
-    loss: Literal["bce", "focal"] = "bce"
+    loss: Literal["bce", "focal"] = "bce"  # on labels; a set with a target always uses MSE
+    weight_decay: float = 0.0  # decoupled (AdamW); 0 is plain Adam
     focal_alpha: float = 0.75
     focal_gamma: float = 2.0
     seed: int = 42
@@ -54,6 +57,8 @@ class TrainConfig:
             )
         if self.loss not in ("bce", "focal"):
             raise ConfigError.invalid("loss", "must be 'bce' or 'focal'", self.loss)
+        if not 0 <= self.weight_decay < 1:
+            raise ConfigError.invalid("weight_decay", "must be in [0, 1)", self.weight_decay)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +92,20 @@ def focal_loss(p: torch.Tensor, y: torch.Tensor, alpha: float, gamma: float) -> 
     return torch.mean(-weight * (1 - pt) ** gamma * torch.log(pt))
 
 
-def _loss_fn(cfg: TrainConfig) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+def _mse(p: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return torch.mean((p - y) ** 2)
+
+
+def _targets(data: WindowSet) -> np.ndarray:
+    """What the model is fitted to: the set's target when it has one, else its labels."""
+    return data.target if data.target.size else data.y.astype(np.float32)
+
+
+def _loss_fn(
+    cfg: TrainConfig, data: WindowSet
+) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    if data.target.size:
+        return _mse
     if cfg.loss == "focal":
         return lambda p, y: focal_loss(p, y, cfg.focal_alpha, cfg.focal_gamma)
     bce = nn.BCELoss()
@@ -111,7 +129,7 @@ def _mean_loss(model: nn.Module, data: WindowSet, loss: Callable[..., torch.Tens
         model.eval()
         for i in range(0, len(data), 4096):
             x = torch.from_numpy(data.x[i : i + 4096])
-            y = torch.from_numpy(data.y[i : i + 4096].astype(np.float32)).unsqueeze(1)
+            y = torch.from_numpy(_targets(data)[i : i + 4096]).unsqueeze(1)
             total += float(loss(model(x), y)) * len(y)
     return total / max(len(data), 1)
 
@@ -127,17 +145,22 @@ def train(
 ) -> TrainResult:
     """Fit ``model`` (seed first with `seed_everything`); return it with its best weights.
 
-    ``loss(output, y)`` defaults to the configured BCE or focal loss."""
+    ``loss(output, y)`` defaults to MSE on the set's target, else the configured BCE or focal
+    loss on its labels."""
     if len(train_set) == 0 or len(val_set) == 0:
         raise ConfigError("training needs non-empty train and validation windows")
-    loss = loss or _loss_fn(cfg)
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    loss = loss or _loss_fn(cfg, train_set)
+    optimizer = (
+        torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        if cfg.weight_decay
+        else torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    )
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
         optimizer, factor=cfg.lr_factor, patience=cfg.lr_patience
     )
     generator = torch.Generator().manual_seed(cfg.seed)
     x_all = torch.from_numpy(train_set.x)
-    y_all = torch.from_numpy(train_set.y.astype(np.float32)).unsqueeze(1)
+    y_all = torch.from_numpy(_targets(train_set)).unsqueeze(1)
     steps = (len(train_set) + cfg.batch_size - 1) // cfg.batch_size
     best = (float("inf"), 0, copy.deepcopy(model.state_dict()))
     history: list[Epoch] = []

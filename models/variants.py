@@ -39,7 +39,7 @@ class Trained:
     name: str
     score: Callable[[np.ndarray], np.ndarray]
     parameters: int  # non-zero parameters
-    onnx_bytes: int
+    size_bytes: int  # the ONNX file (FP32 for torch rows), or the pickled estimator
     runtime: str  # "torch" or "onnxruntime"
     wake_rate: float | None = None
 
@@ -152,7 +152,7 @@ def collaborative(
         f"collaborative (sentinel confidence {confidence})",
         lambda x: collaborative_scores(sentinel.score, full.score, x, confidence)[0],
         sentinel.parameters + full.parameters,
-        sentinel.onnx_bytes + full.onnx_bytes,
+        sentinel.size_bytes + full.size_bytes,
         full.runtime,
         wake_rate,
     )

@@ -26,6 +26,7 @@ from edgewatch.producers.cmapss import load_fd001
 from edgewatch.producers.simulated import (
     CHANNEL,
     SPLIT_FRACTIONS,
+    FleetData,
     FleetSpec,
     simulate_fleet,
     split_bounds,
@@ -42,6 +43,9 @@ __all__ = [
 ]
 
 ScaleMode = Literal["per_asset", "global"]
+Target = Literal["label", "health"]
+#: FD001 health: RUL is capped here (engines early in life are all equally healthy).
+HEALTH_CAP = 125
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +55,8 @@ class Segment:
     asset: str
     values: np.ndarray
     labels: np.ndarray
+    #: (n,) float: what a model is trained to output, when not the label (FD001's health).
+    target: np.ndarray | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,9 +66,16 @@ class WindowSet:
     #: (windows,) int64: the segment (unit, asset) each window comes from, in order; empty when
     #: not known. A segment's windows are contiguous and in time order.
     group: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    #: (windows,) float32: the training target when it is not ``y`` (FD001's health); empty
+    #: otherwise. Thresholds and metrics always read ``y``.
+    target: np.ndarray = field(default_factory=lambda: np.empty(0, np.float32))
 
     def __len__(self) -> int:
         return int(self.y.size)
+
+    def channels(self, keep: list[int]) -> WindowSet:
+        """The same windows with only the channels at ``keep``."""
+        return WindowSet(np.ascontiguousarray(self.x[:, :, keep]), self.y, self.group, self.target)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,19 +118,20 @@ def window(
     """Every window of ``seq_len`` readings inside each segment, scaled. With ``pad_start`` each
     segment is preceded by copies of its first reading, so every reading ends a window (as a
     stream that repeats an asset's first reading until it has seen ``seq_len``)."""
-    xs, ys, groups = [], [], []
+    xs, ys, groups, targets = [], [], [], []
     for number, seg in enumerate(segments):
-        values, labels = seg.values, seg.labels
+        values, labels, target = seg.values, seg.labels, seg.target
+        if len(values) + (seq_len - 1 if pad_start else 0) < seq_len:
+            continue
         if pad_start:
             values = np.concatenate([np.repeat(values[:1], seq_len - 1, axis=0), values])
-            labels = np.concatenate([np.zeros(seq_len - 1, labels.dtype), labels])
-        if len(values) < seq_len:
-            continue
         mean, std = scaling.stats(seg.asset)
         scaled = ((values - mean) / std).astype(np.float32)
         xs.append(sliding_window_view(scaled, seq_len, axis=0).transpose(0, 2, 1))
-        ys.append(labels[seq_len - 1 :])
+        ys.append(labels[-len(xs[-1]) :])
         groups.append(np.full(len(ys[-1]), number, np.int64))
+        if target is not None:
+            targets.append(target[-len(xs[-1]) :].astype(np.float32))
     channels = segments[0].values.shape[1] if segments else 1
     if not xs:
         return WindowSet(np.empty((0, seq_len, channels), np.float32), np.empty(0, np.int64))
@@ -125,6 +139,7 @@ def window(
         np.ascontiguousarray(np.concatenate(xs)),
         np.concatenate(ys).astype(np.int64),
         np.concatenate(groups),
+        np.concatenate(targets) if len(targets) == len(xs) else np.empty(0, np.float32),
     )
 
 
@@ -139,6 +154,27 @@ class Splits:
     test: WindowSet
     description: Mapping[str, object]
     segments: Mapping[str, list[Segment]] = field(default_factory=dict)  # per split, in order
+    pad_start: bool = False  # every reading ends a window (the stream pads the same way)
+    fleet: FleetData | None = None  # simulated: the generated fleet, for the oracle
+
+
+def _assemble(
+    dataset: str,
+    channels: list[str],
+    seq_len: int,
+    parts: dict[str, list[Segment]],
+    mode: ScaleMode,
+    description: Mapping[str, object],
+    pad_start: bool = False,
+    fleet: FleetData | None = None,
+) -> Splits:
+    """Scaling fitted on the train segments, then every split's windows."""
+    scaling = fit_scaling(parts["train"], mode)
+    sets = {name: window(segs, scaling, seq_len, pad_start) for name, segs in parts.items()}
+    return Splits(
+        dataset, channels, seq_len, scaling, sets["train"], sets["val"], sets["test"],
+        description=description, segments=parts, pad_start=pad_start, fleet=fleet,
+    )  # fmt: skip
 
 
 def _check(seq_len: int) -> None:
@@ -159,8 +195,6 @@ def simulated_splits(
     for a, asset in enumerate(fleet.asset_ids):
         for name, (lo, hi) in bounds.items():
             parts[name].append(Segment(asset, fleet.values[a, lo:hi, None], fleet.labels[a, lo:hi]))
-    scaling = fit_scaling(parts["train"], "per_asset")
-    sets = {name: window(segs, scaling, seq_len) for name, segs in parts.items()}
     description = {
         "generator": "edgewatch.producers.simulated",
         "seed": fleet.spec.seed,
@@ -168,9 +202,7 @@ def simulated_splits(
         "assets": fleet.spec.assets,
         "split": "by time per asset 70/15/15",
     }
-    return Splits(
-        "simulated", [CHANNEL], seq_len, scaling, **sets, description=description, segments=parts
-    )
+    return _assemble("simulated", [CHANNEL], seq_len, parts, "per_asset", description, fleet=fleet)
 
 
 def fd001_splits(
@@ -179,9 +211,24 @@ def fd001_splits(
     val_fraction: float = 0.2,
     seed: int = 42,
     pad_start: bool = False,
+    channels: list[str] | None = None,
+    target: Target = "label",
 ) -> Splits:
-    """Train units split by unit into train/validation (seeded); the official test set is test."""
+    """Train units split by unit into train/validation (seeded); the official test set is test.
+
+    ``channels`` (default: all of `FD001_CHANNELS`) picks the model's inputs. ``target``
+    "health" trains towards 1 - min(RUL, 125) / 125 (the usual piecewise-linear RUL, scaled)
+    instead of the 0/1 label: every cycle then says how far the engine has degraded, not only
+    which side of RUL 30 it is on. Labels, thresholds and metrics stay RUL <= 30."""
     _check(seq_len)
+    names = list(FD001_CHANNELS) if channels is None else list(channels)
+    unknown = sorted(set(names) - set(FD001_CHANNELS))
+    if unknown or not names:
+        raise ConfigError.invalid(
+            "channels", f"must be FD001 channels ({', '.join(FD001_CHANNELS)})", unknown or names
+        )
+    if target not in ("label", "health"):
+        raise ConfigError.invalid("target", "must be 'label' or 'health'", target)
     train_frame = load_fd001(folder, "train")
     units = np.sort(train_frame["unit"].unique())
     rng = np.random.default_rng(seed)
@@ -193,11 +240,15 @@ def fd001_splits(
         out = []
         for unit, group in frame.groupby("unit"):  # type: ignore[attr-defined]
             if keep is None or int(unit) in keep:
+                rul = group["rul"].to_numpy(np.float64)
                 out.append(
                     Segment(
                         f"fd001-{split}-{int(unit):03d}",
-                        group[FD001_CHANNELS].to_numpy(np.float64),
+                        group[names].to_numpy(np.float64),
                         group["label"].to_numpy(np.int64),
+                        1.0 - np.minimum(rul, HEALTH_CAP) / HEALTH_CAP
+                        if target == "health"
+                        else None,
                     )
                 )
         return out
@@ -208,22 +259,17 @@ def fd001_splits(
         "val": segments(train_frame, "train", val_units),
         "test": segments(load_fd001(folder, "test"), "test", None),
     }
-    scaling = fit_scaling(parts["train"], "global")
-    sets = {name: window(segs, scaling, seq_len, pad_start) for name, segs in parts.items()}
     description = {
         "source": "NASA C-MAPSS FD001",
         "label": "RUL <= 30",
         "val_units": sorted(val_units),
         **({"pad_start": True} if pad_start else {}),
+        **(
+            {"target": f"health = 1 - min(RUL, {HEALTH_CAP}) / {HEALTH_CAP}"}
+            if target == "health"
+            else {}
+        ),
         "split": f"train units {1 - val_fraction:.0%}/{val_fraction:.0%} by unit (seed {seed}); "
         "official test set",
     }
-    return Splits(
-        "fd001",
-        list(FD001_CHANNELS),
-        seq_len,
-        scaling,
-        **sets,
-        description=description,
-        segments=parts,
-    )
+    return _assemble("fd001", names, seq_len, parts, "global", description, pad_start)

@@ -78,7 +78,7 @@ class Cascade:
         channels = list(card["channels"])
         gate = Gate(wake_rate, audit_every, calibration, hold)
         return cls(
-            CountWindows(channels, int(card["seq_len"]), stride),
+            CountWindows(channels, int(card["seq_len"]), stride, card.get("pad_start") is True),
             _scaler(scaling, card, len(channels)),
             Prefilter(
                 make_detector(prefilter, channels, seed),

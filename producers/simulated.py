@@ -90,6 +90,10 @@ class FleetData:
     values: np.ndarray
     labels: np.ndarray
     events: tuple[tuple[int, str, int, int], ...]  # (asset index, kind, start, end exclusive)
+    #: (assets, points): each series without noise or anomalies, and the anomalies' added
+    #: effects: what an oracle knows (``values`` = clean + effects + noise, rounded).
+    clean: np.ndarray | None = None
+    effects: np.ndarray | None = None
 
     @property
     def asset_ids(self) -> list[str]:
@@ -143,18 +147,26 @@ def simulate_fleet(spec: FleetSpec | None = None) -> FleetData:
     spec = spec or FleetSpec()
     children = np.random.SeedSequence(spec.seed).spawn(spec.assets)
     values = np.empty((spec.assets, spec.points))
+    clean, effects = np.empty_like(values), np.zeros_like(values)
     labels = np.zeros((spec.assets, spec.points), dtype=np.int64)
     events: list[tuple[int, str, int, int]] = []
     for a, child in enumerate(children):
         rng = np.random.default_rng(child)
-        values[a], labels[a], asset_events = _series(spec, rng)
+        values[a], labels[a], asset_events, clean[a], effects[a] = _series(spec, rng)
         events.extend((a, kind, start, end) for kind, start, end in asset_events)
-    return FleetData(spec=spec, values=np.round(values, 6), labels=labels, events=tuple(events))
+    return FleetData(
+        spec=spec,
+        values=np.round(values, 6),
+        labels=labels,
+        events=tuple(events),
+        clean=clean,
+        effects=effects,
+    )
 
 
 def _series(
     spec: FleetSpec, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray, list[tuple[str, int, int]]]:
+) -> tuple[np.ndarray, np.ndarray, list[tuple[str, int, int]], np.ndarray, np.ndarray]:
     n = spec.points
     t = np.arange(n, dtype=np.float64)
     amplitude = rng.uniform(0.8, 1.2)
@@ -164,6 +176,7 @@ def _series(
     clean = level + amplitude * np.sin(2 * np.pi * t / spec.period + phase) + slope * t
     span = float(clean.max() - clean.min())
     signal = clean + rng.normal(0.0, spec.noise * span, n)
+    effects = np.zeros(n)
 
     labels = np.zeros(n, dtype=np.int64)
     kinds = list(EVENT_KINDS)
@@ -179,12 +192,13 @@ def _series(
         if start is None:
             break
         end = start + length
-        signal[start:end] += _effect(kind, length, span, rng)
+        effects[start:end] = _effect(kind, length, span, rng)
+        signal[start:end] += effects[start:end]
         labels[start:end] = 1
         labelled += length
         events.append((kind, start, end))
     events.sort(key=lambda e: e[1])
-    return signal, labels, events
+    return signal, labels, events, clean, effects
 
 
 def _free_start(labels: np.ndarray, length: int, rng: np.random.Generator) -> int | None:

@@ -23,13 +23,14 @@ from rich.progress import (
 )
 
 from edgewatch.errors import ConfigError, DependencyMissingError
-from edgewatch.models.artifacts import SHIPPED
+from edgewatch.models.artifacts import SHIPPED, SHIPPED_MODELS, shipped_card
 from edgewatch.pipeline.cli.common import ConfigOpt, LogOpt, console, load_settings
 from edgewatch.pipeline.settings import Settings
 from edgewatch.producers.datasets import default_data_dir
 
 if TYPE_CHECKING:
     from edgewatch.models.owndata import Mode
+    from edgewatch.models.recipes import Recipe
     from edgewatch.models.windows import Splits
 
 __all__ = ["models_app", "train_command"]
@@ -41,6 +42,24 @@ PathOpt = Annotated[Path | None, Opt(help="fd001: folder of the C-MAPSS files.")
 SeedOpt = Annotated[int, Opt(help="Seed of every random choice.")]
 EpochsOpt = Annotated[int, Opt(min=1, help="Most epochs (early stopping may end sooner).")]
 ResultsOpt = Annotated[Path, Opt(help="Results folder; a sub-folder per data set.")]
+RecipeOpt = Annotated[
+    Literal["shipped", "paper"],
+    Opt(help="shipped: how the shipped model is trained; paper: the paper's protocol."),
+]
+SeqLenOpt = Annotated[
+    int | None, Opt(min=2, max=1_000, help="Readings per window (default: the recipe's).")
+]
+TargetOpt = Annotated[
+    Literal["label", "health"] | None,
+    Opt(help="fd001: fit the 0/1 label or the health 1 - min(RUL, 125)/125 (default: recipe's)."),
+]
+PadOpt = Annotated[
+    bool | None,
+    Opt("--pad-start/--no-pad-start", help="fd001: every reading ends a window (recipe's)."),
+]
+DecayOpt = Annotated[
+    float | None, Opt(min=0.0, max=0.99, help="AdamW weight decay (default: the recipe's).")
+]
 
 models_app = typer.Typer(
     help="Compare the model variants and sweep the gate.", no_args_is_help=True
@@ -59,22 +78,48 @@ def _train_extra() -> Iterator[None]:
         ) from exc
 
 
-def _splits(
-    dataset: str, settings: Settings, path: Path | None, seed: int, seq_len: int = 10
-) -> Splits:
+def _splits(dataset: str, settings: Settings, path: Path | None, seed: int, rec: Recipe) -> Splits:
     from edgewatch.models.windows import fd001_splits, simulated_splits
 
     with console.status(f"{dataset}: building windows"):
         if dataset == "fd001":
             folder = path or (settings.data_dir or default_data_dir()) / "cmapss"
-            splits = fd001_splits(folder, seq_len=seq_len, seed=seed)
+            channels = None if rec.channels is None else list(rec.channels)
+            splits = fd001_splits(
+                folder, rec.seq_len, seed=seed, pad_start=rec.pad_start, channels=channels,
+                target=rec.target,
+            )  # fmt: skip
         else:
-            splits = simulated_splits(seq_len=seq_len)
+            for flag, value in (
+                ("--target health", rec.target == "health"),
+                ("--pad-start", rec.pad_start),
+                ("--channels", rec.channels is not None),
+            ):
+                if value:
+                    raise ConfigError(f"{flag} applies to --dataset fd001, not simulated")
+            splits = simulated_splits(seq_len=rec.seq_len)
     console.print(
         f"{dataset}: {len(splits.train):,} train / {len(splits.val):,} validation / "
-        f"{len(splits.test):,} test windows of {seq_len} x {len(splits.channels)}"
+        f"{len(splits.test):,} test windows of {rec.seq_len} x {len(splits.channels)}"
     )
     return splits
+
+
+def _recipe(
+    dataset: str,
+    name: str,
+    seq_len: int | None,
+    channels: str | None,
+    target: str | None,
+    pad_start: bool | None,
+    weight_decay: float | None,
+) -> Recipe:
+    from edgewatch.models.recipes import recipe
+
+    return recipe(
+        dataset, name, seq_len=seq_len, channels=_names(channels), target=target,  # type: ignore[arg-type]
+        pad_start=pad_start, weight_decay=weight_decay,
+    )  # fmt: skip
 
 
 def train_command(
@@ -91,14 +136,18 @@ def train_command(
     ] = None,
     model: Annotated[
         str | None,
-        Opt(help="Network (default edge_cnn_lstm; unsupervised: edge_cnn_lstm_ae, lstm_ae also)."),
+        Opt(help="Network (default: the shipped one; unsupervised: edge_cnn_lstm_ae, lstm_ae)."),
     ] = None,
     epochs: EpochsOpt = 40,
     seed: SeedOpt = 42,
     loss: Annotated[
         Literal["bce", "focal"], Opt(help="bce or focal (alpha .75, gamma 2).")
     ] = "bce",
-    seq_len: Annotated[int, Opt(min=2, max=1_000, help="Readings per window.")] = 10,
+    seq_len: SeqLenOpt = None,
+    recipe: RecipeOpt = "shipped",
+    target: TargetOpt = None,
+    pad_start: PadOpt = None,
+    weight_decay: DecayOpt = None,
     label_column: Annotated[str | None, Opt(help="csv: the 0/1 label column.")] = None,
     windows: Annotated[
         Path | None, Opt(help="csv/metropt: [start, end] label windows (JSON or CSV).")
@@ -106,7 +155,8 @@ def train_command(
     asset_column: Annotated[str | None, Opt(help="csv: column naming the asset.")] = None,
     timestamp_column: Annotated[str | None, Opt(help="csv: timestamp column.")] = None,
     channels: Annotated[
-        str | None, Opt(help="csv/metropt: channels to train on, comma-separated (default: all).")
+        str | None,
+        Opt(help="Channels to train on, comma-separated (default: all; fd001: recipe's)."),
     ] = None,
     ignore_columns: Annotated[
         str | None, Opt(help="csv: columns that are never channels, comma-separated.")
@@ -141,7 +191,7 @@ def train_command(
     own = dataset in ("csv", "metropt")
     if own:
         splits, chosen = _own_splits(
-            dataset, settings, path, seq_len, mode,
+            dataset, settings, path, seq_len or 10, mode,
             {"label_column": label_column, "windows": windows, "asset_column": asset_column,
              "timestamp_column": timestamp_column, "ignore_columns": _names(ignore_columns)},
             channels=_names(channels), train_until=train_until, train_share=train_share,
@@ -149,12 +199,15 @@ def train_command(
         unsupervised = "pca" if len(splits.channels) > 1 else "edge_cnn_lstm_ae"
         network = model or ("edge_cnn_lstm" if chosen == "supervised" else unsupervised)
         folder = out or Path("models")
+        decay = weight_decay or 0.0
     else:
         for flag, value in (("--label-column", label_column), ("--train-until", train_until)):
             if value is not None:
                 raise ConfigError(f"{flag} applies to --dataset csv or metropt, not {dataset}")
-        splits = _splits(dataset, settings, path, seed, seq_len)
-        network, folder = model or "edge_cnn_lstm", out or ARTIFACTS
+        rec = _recipe(dataset, recipe, seq_len, channels, target, pad_start, weight_decay)
+        splits = _splits(dataset, settings, path, seed, rec)
+        network, folder = model or SHIPPED_MODELS[dataset], out or ARTIFACTS
+        decay = rec.weight_decay
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -174,10 +227,10 @@ def train_command(
             losses = f"train {e.train_loss:.4f}  val {e.val_loss:.4f}  lr {e.lr:.0e}"
             progress.update(tasks[e.epoch], losses=losses)
 
-        cfg = TrainConfig(epochs=epochs, seed=seed, loss=loss)
+        cfg = TrainConfig(epochs=epochs, seed=seed, loss=loss, weight_decay=decay)
         card = train_artifact(
             splits, folder, cfg, network, on_step=on_step, on_epoch=on_epoch,
-            command=" ".join(["edgewatch", "train", *sys.argv[2:]]) if own else None,
+            command=" ".join(["edgewatch", "train", *sys.argv[2:]]),
             quantile=quantile,
         )  # fmt: skip
     console.print(f"wrote {card} and {card.with_suffix('.onnx')}")
@@ -243,25 +296,39 @@ def compare_command(
     epochs: EpochsOpt = 40,
     seed: SeedOpt = 42,
     confidence: Annotated[float, Opt(help="Collaborative sentinel confidence.")] = 0.9,
+    recipe: RecipeOpt = "shipped",
+    seq_len: SeqLenOpt = None,
+    channels: Annotated[str | None, Opt(help="fd001: channels, comma-separated.")] = None,
+    target: TargetOpt = None,
+    pad_start: PadOpt = None,
+    weight_decay: DecayOpt = None,
+    name: Annotated[
+        str | None, Opt(help="Sub-folder of --out (default: the data set, -paper for paper).")
+    ] = None,
+    artifacts: Annotated[Path, Opt(help="Folder of the shipped artifacts.")] = ARTIFACTS,
     config: ConfigOpt = None,
     log_level: LogOpt = None,
 ) -> None:
-    """Train every variant on the same splits and print the comparison table."""
+    """Train every variant and baseline on the same splits and print the comparison table
+    (with a row for the shipped artifact when it reads the same windows)."""
     settings = load_settings(config, None, log_level=log_level)
     with _train_extra():
-        from edgewatch.models.compare import compare, markdown
+        from edgewatch.models.compare import compare
         from edgewatch.models.train import TrainConfig
-    splits = _splits(dataset, settings, path, seed)
+    rec = _recipe(dataset, recipe, seq_len, channels, target, pad_start, weight_decay)
+    splits = _splits(dataset, settings, path, seed, rec)
+    folder = out / (name or (dataset if recipe == "shipped" else f"{dataset}-{recipe}"))
     with console.status("comparing") as status:
-        rows = compare(
+        compare(
             splits,
-            TrainConfig(epochs=epochs, seed=seed),
-            out / dataset,
+            TrainConfig(epochs=epochs, seed=seed, weight_decay=rec.weight_decay),
+            folder,
             confidence=confidence,
             on_progress=lambda text: status.update(f"{dataset}: {text}"),
+            shipped=artifacts / shipped_card(dataset).name,
         )
-    typer.echo(markdown(dataset, rows))
-    console.print(f"wrote {out / dataset / 'compare.json'} and compare.md")
+    typer.echo((folder / "compare.md").read_text())
+    console.print(f"wrote {folder / 'compare.json'} and compare.md")
 
 
 @models_app.command("cascade")
@@ -283,9 +350,17 @@ def cascade_command(
         from edgewatch.models.compare import latency_us
         from edgewatch.models.train import TrainConfig
         from edgewatch.models.variants import onnx_session, train_network
-    full = load_model(artifacts / f"{dataset}-edge_cnn_lstm-int8.json")
+    full = load_model(artifacts / shipped_card(dataset).name)
     shipped = artifacts / f"{dataset}-sentinel_lstm-int8.json"
-    splits = _splits(dataset, settings, path, seed, full.seq_len)
+    from edgewatch.models.recipes import Recipe
+
+    fd001 = dataset == "fd001"
+    window = Recipe(
+        full.seq_len,
+        tuple(full.channels) if fd001 else None,
+        pad_start=fd001 and full.card.get("pad_start") is True,
+    )
+    splits = _splits(dataset, settings, path, seed, window)
     if shipped.is_file():  # the one the stream runs (`--gate sentinel`)
         sentinel = load_model(shipped).score
     else:

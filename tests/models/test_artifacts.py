@@ -11,7 +11,7 @@ torch = pytest.importorskip("torch")
 
 from edgewatch.errors import DataError  # noqa: E402
 from edgewatch.models import job  # noqa: E402
-from edgewatch.models.artifacts import load_card, load_model  # noqa: E402
+from edgewatch.models.artifacts import load_card, load_model, shipped_card  # noqa: E402
 from edgewatch.models.export import export_onnx, quantize_int8  # noqa: E402
 from edgewatch.models.train import TrainConfig  # noqa: E402
 from edgewatch.models.windows import simulated_splits  # noqa: E402
@@ -137,7 +137,12 @@ def test_rebuilding_the_shipped_simulated_artifact_reproduces_its_metrics(tmp_pa
 
 
 @pytest.mark.parametrize(
-    "name", [f"{d}-{m}" for d in ("simulated", "fd001") for m in ("edge_cnn_lstm", "sentinel_lstm")]
+    "name",
+    [
+        stem
+        for d in ("simulated", "fd001")
+        for stem in (shipped_card(d).stem.removesuffix("-int8"), f"{d}-sentinel_lstm")
+    ],
 )
 def test_a_shipped_windows_score_does_not_depend_on_its_batch(name: str) -> None:
     """Static quantization: batches of 1, 7 and 256, and batch-mates scaled x1000, give the same
@@ -156,6 +161,6 @@ def test_a_shipped_windows_score_does_not_depend_on_its_batch(name: str) -> None
 
 def test_the_shipped_models_are_under_40_percent_of_fp32() -> None:
     """The full models; a sentinel is tiny, and QDQ nodes weigh as much as its weights."""
-    for card in SHIPPED.glob("*-edge_cnn_lstm-int8.json"):
+    for card in (shipped_card(d) for d in ("simulated", "fd001")):
         sizes = load_card(card)["size_bytes"]
         assert sizes["onnx_int8"] < 0.4 * sizes["onnx_fp32"], card.name

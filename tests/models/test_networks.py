@@ -40,7 +40,7 @@ def test_autoencoder_reconstructs_the_window_shape() -> None:
 
 def test_unknown_model_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="must be one of"):
-        build("transformer", 1)
+        build("gru", 1)
 
 
 def test_pca_residual_equals_the_q_statistic_computed_in_numpy() -> None:

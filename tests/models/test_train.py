@@ -55,3 +55,26 @@ def test_focal_loss_down_weights_easy_examples() -> None:
     y = torch.tensor([1.0, 1.0])
     easy, hard = torch.tensor([0.95, 0.95]), torch.tensor([0.3, 0.3])
     assert focal_loss(easy, y, 0.75, 2.0) < 0.01 * focal_loss(hard, y, 0.75, 2.0)
+
+
+def test_a_set_with_a_target_is_fitted_to_it_by_mse_with_weight_decay() -> None:
+    """The model learns the graded target (the size of the jump), not only the label."""
+    rng = np.random.default_rng(0)
+
+    def graded(n: int) -> WindowSet:
+        x = rng.normal(0, 0.1, (n, 10, 1)).astype(np.float32)
+        size = rng.random(n).astype(np.float32)
+        x[:, -1, 0] += 2.0 * size
+        return WindowSet(x, (size > 0.8).astype(np.int64), target=size)
+
+    cfg = TrainConfig(epochs=8, batch_size=64, lr=5e-3, seed=1, weight_decay=1e-2)
+    seed_everything(cfg.seed)
+    test = graded(400)
+    result = train(build("light_cnn_lstm", 1), graded(2_000), graded(400), cfg)
+    assert result.history[-1].val_loss < 0.02  # MSE against the target
+    assert np.corrcoef(predict(result.model, test.x), test.target)[0, 1] > 0.95
+
+
+def test_weight_decay_out_of_range_is_refused() -> None:
+    with pytest.raises(ValueError, match="weight_decay"):
+        TrainConfig(weight_decay=1.5)

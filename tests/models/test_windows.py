@@ -66,3 +66,36 @@ def test_pad_start_gives_every_reading_a_window() -> None:
     assert np.allclose(raw[0], [0, 0, 0, 0], atol=1e-4)  # the first reading, repeated
     assert np.allclose(raw[2], [0, 0, 1, 2], atol=1e-4)
     assert ws.y.tolist() == [0, 0, 0, 0, 0, 1]
+
+
+def test_a_target_follows_its_windows_with_and_without_padding() -> None:
+    target = np.linspace(0.0, 1.0, 6)
+    seg = Segment("a", np.arange(6.0).reshape(-1, 1), np.array([0, 0, 0, 0, 1, 1]), target)
+    scaling = fit_scaling([seg], "global")
+    padded = window([seg], scaling, seq_len=4, pad_start=True)
+    np.testing.assert_allclose(padded.target, target, rtol=1e-6)
+    plain = window([seg], scaling, seq_len=4)
+    np.testing.assert_allclose(plain.target, target[3:], rtol=1e-6)
+    assert plain.y.tolist() == [0, 1, 1]
+    assert window([Segment("b", seg.values, seg.labels)], scaling, 4).target.size == 0
+
+
+def test_fd001_health_target_and_channel_choice(shared_data: Path) -> None:
+    from edgewatch.producers.cmapss import SENSORS, load_fd001
+
+    splits = fd001_splits(
+        shared_data / "cmapss", seq_len=50, pad_start=True, channels=SENSORS, target="health"
+    )
+    assert splits.channels == SENSORS
+    assert splits.train.x.shape[1:] == (50, 14)
+    assert len(splits.test) == 13_096  # every test cycle ends a window, short units too
+    rul = load_fd001(shared_data / "cmapss", "test")["rul"].to_numpy()
+    np.testing.assert_allclose(splits.test.target, 1 - np.minimum(rul, 125) / 125, rtol=1e-6)
+    assert ((splits.test.target >= 1 - 30 / 125) == (splits.test.y == 1)).all()
+
+
+def test_fd001_refuses_unknown_channels_and_targets(shared_data: Path) -> None:
+    with pytest.raises(ValueError, match="channels"):
+        fd001_splits(shared_data / "cmapss", channels=["s1", "bogus"])
+    with pytest.raises(ValueError, match="target"):
+        fd001_splits(shared_data / "cmapss", target="rul")  # type: ignore[arg-type]

@@ -122,3 +122,19 @@ def test_the_sentinel_answers_where_sure_and_wakes_the_model_elsewhere(
         assert mine.woken is not sure
         assert mine.score == (mine.prefilter if sure else full.score)
         assert mine.decision is (mine.score >= CARD["threshold"])
+
+
+def test_a_card_with_pad_start_scores_every_reading_like_its_training_windows() -> None:
+    """FD001's card pads each unit's start (as training did): a unit's first reading is scored,
+    and its window is the first reading repeated, like `models.windows.window(pad_start=True)`."""
+    from edgewatch.models.windows import Scaling, Segment, window
+
+    raw = np.array([[1.0, 2.0], [3.0, 1.0], [0.5, -1.0]])
+    rows = raw.tolist()
+    records = [SensorRecord("y", i, i, {"a": a, "b": b}, "t") for i, (a, b) in enumerate(rows)]
+    got = Cascade.from_card({**CARD, "pad_start": True}, _model).process(records)
+    scaling = Scaling("global", np.zeros(2), np.ones(2))
+    want = _model(window([Segment("y", raw, np.zeros(3, np.int64))], scaling, 4, True).x)
+    assert [g.record.seq for g in got] == [0, 1, 2]
+    np.testing.assert_allclose([g.score for g in got], want)
+    assert Cascade.from_card(CARD, _model).process(records) == []  # without: warming up

