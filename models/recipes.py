@@ -17,7 +17,7 @@ from edgewatch.errors import ConfigError
 from edgewatch.models.windows import Target
 from edgewatch.producers.cmapss import SENSORS
 
-__all__ = ["RECIPES", "Recipe", "recipe"]
+__all__ = ["RECIPES", "Recipe", "RecipeName", "recipe"]
 
 RecipeName = Literal["shipped", "paper"]
 

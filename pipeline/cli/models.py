@@ -30,7 +30,7 @@ from edgewatch.producers.datasets import default_data_dir
 
 if TYPE_CHECKING:
     from edgewatch.models.owndata import Mode
-    from edgewatch.models.recipes import Recipe
+    from edgewatch.models.recipes import Recipe, RecipeName
     from edgewatch.models.windows import Splits
 
 __all__ = ["models_app", "train_command"]
@@ -107,7 +107,7 @@ def _splits(dataset: str, settings: Settings, path: Path | None, seed: int, rec:
 
 def _recipe(
     dataset: str,
-    name: str,
+    name: RecipeName,
     seq_len: int | None,
     channels: str | None,
     target: str | None,
@@ -117,7 +117,7 @@ def _recipe(
     from edgewatch.models.recipes import recipe
 
     return recipe(
-        dataset, name, seq_len=seq_len, channels=_names(channels), target=target,  # type: ignore[arg-type]
+        dataset, name, seq_len=seq_len, channels=_names(channels), target=target,
         pad_start=pad_start, weight_decay=weight_decay,
     )  # fmt: skip
 
@@ -318,7 +318,7 @@ def compare_command(
     rec = _recipe(dataset, recipe, seq_len, channels, target, pad_start, weight_decay)
     splits = _splits(dataset, settings, path, seed, rec)
     folder = out / (name or (dataset if recipe == "shipped" else f"{dataset}-{recipe}"))
-    with console.status("comparing") as status:
+    with _train_extra(), console.status("comparing") as status:  # scikit-learn: imported late
         compare(
             splits,
             TrainConfig(epochs=epochs, seed=seed, weight_decay=rec.weight_decay),

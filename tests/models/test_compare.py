@@ -39,7 +39,7 @@ def test_every_variant_gets_a_row_with_every_column(tmp_path: Path) -> None:
     assert pruned["parameters"] <= 0.3 * dense["parameters"]  # 75% of weights are zero
     assert report["rows"] == rows
     table = (tmp_path / "compare.md").read_text()
-    assert "| model | F1 | F1 95% CI |" in table
+    assert "| model | val F1 | F1 | F1 95% CI |" in table
     assert "last-cycle F1" not in table  # no column that no row has
 
 
