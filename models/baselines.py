@@ -10,7 +10,8 @@ train split, whatever target the networks are fitted to, and seeded.
 from __future__ import annotations
 
 import pickle
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -65,8 +66,8 @@ def _outlier(estimator: Any, features: np.ndarray) -> np.ndarray:
     return -np.asarray(estimator.score_samples(features))  # higher = more anomalous
 
 
-def baselines(splits: Splits, seed: int = 42) -> Iterator[tuple[str, Callable[[], Trained]]]:
-    """(label, fit) for each baseline; ``fit()`` trains it on the train split."""
+def baselines(splits: Splits, seed: int = 42) -> list[tuple[str, Callable[[], Trained]]]:
+    """(name, fit) for each baseline; ``fit()`` trains it on the train split."""
     from sklearn.ensemble import HistGradientBoostingClassifier, IsolationForest
     from sklearn.linear_model import LogisticRegression
     from sklearn.neighbors import LocalOutlierFactor
@@ -74,37 +75,30 @@ def baselines(splits: Splits, seed: int = 42) -> Iterator[tuple[str, Callable[[]
     x, y = splits.train.x, splits.train.y
     normal = x[y == 0]
 
-    def logistic(features: Callable[[np.ndarray], np.ndarray], label: str) -> Trained:
+    def logistic(name: str, features: Callable[[np.ndarray], np.ndarray]) -> Trained:
         model = LogisticRegression(max_iter=5_000, random_state=seed).fit(features(x), y)
-        return _trained(label, model, features, _probability, model.coef_.size + 1)
+        return _trained(name, model, features, _probability, model.coef_.size + 1)
 
-    def boosting() -> Trained:
+    def boosting(name: str) -> Trained:
         model = HistGradientBoostingClassifier(random_state=seed).fit(_flat(x), y)
-        return _trained(
-            "gradient boosting, flattened window", model, _flat, _probability, _nodes(model)
-        )
+        return _trained(name, model, _flat, _probability, _nodes(model))
 
-    def forest() -> Trained:
+    def forest(name: str) -> Trained:
         model = IsolationForest(random_state=seed).fit(_flat(normal))
-        return _trained(
-            "Isolation Forest (normal windows only)", model, _flat, _outlier, _nodes(model)
-        )
+        return _trained(name, model, _flat, _outlier, _nodes(model))
 
-    def lof() -> Trained:
+    def lof(name: str) -> Trained:
         rng = np.random.default_rng(seed)
         keep = np.sort(rng.choice(len(normal), min(len(normal), LOF_MOST), replace=False))
-        model = LocalOutlierFactor(novelty=True).fit(_flat(normal[keep]))
-        stored = int(_flat(normal[keep]).size)  # LOF's model is the windows it keeps
-        return _trained("LOF (normal windows only)", model, _flat, _outlier, stored)
+        kept = _flat(normal[keep])  # LOF's model is the windows it keeps
+        model = LocalOutlierFactor(novelty=True).fit(kept)
+        return _trained(name, model, _flat, _outlier, int(kept.size))
 
-    yield (
-        "logistic regression, newest reading",
-        lambda: logistic(_newest, "logistic regression, newest reading"),
-    )
-    yield (
-        "logistic regression, flattened window",
-        lambda: logistic(_flat, "logistic regression, flattened window"),
-    )
-    yield "gradient boosting, flattened window", boosting
-    yield "Isolation Forest", forest
-    yield "LOF", lof
+    fits: list[tuple[str, Callable[[str], Trained]]] = [
+        ("logistic regression, newest reading", partial(logistic, features=_newest)),
+        ("logistic regression, flattened window", partial(logistic, features=_flat)),
+        ("gradient boosting, flattened window", boosting),
+        ("Isolation Forest (normal windows only)", forest),
+        ("LOF (normal windows only)", lof),
+    ]
+    return [(name, partial(fit, name)) for name, fit in fits]

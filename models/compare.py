@@ -19,9 +19,9 @@ import orjson
 import torch
 from torch import nn
 
-from edgewatch.models.artifacts import load_card, load_model
+from edgewatch.models.artifacts import load_model
 from edgewatch.models.baselines import baselines
-from edgewatch.models.metrics import best_threshold, bootstrap_f1, evaluate, last_of_each
+from edgewatch.models.metrics import best_threshold, bootstrap_f1, evaluate, last_cycle_f1
 from edgewatch.models.oracle import ORACLE, oracle_scores
 from edgewatch.models.train import TrainConfig, predict
 from edgewatch.models.variants import (
@@ -80,27 +80,28 @@ def test_rows(splits: Splits, score: np.ndarray, threshold: float) -> dict[str, 
         low, high = bootstrap_f1(y, score >= threshold, group)
         row["f1_ci95"] = [round(low, 4), round(high, 4)]
     if splits.dataset == "fd001" and group.size:
-        last = last_of_each(group)
-        row["f1_last_cycle"] = round(evaluate(y[last], score[last], threshold).f1, 6)
-        row["last_cycle_units"] = int(last.size)
+        row["f1_last_cycle"] = round(last_cycle_f1(y, score, threshold, group), 6)
+        row["last_cycle_units"] = int(np.unique(group).size)
     return row
 
 
-def _row(
-    variant: Trained,
-    splits: Splits,
-    latencies: dict[str, float],
-    scores: tuple[np.ndarray, np.ndarray] | None = None,
+def _scored(
+    name: str, runtime: str, splits: Splits, val: np.ndarray, test: np.ndarray
 ) -> dict[str, Any]:
-    """``scores``: the variant's validation and test scores, when not ``variant.score`` of the
-    splits' windows (the oracle reads other windows)."""
-    val, test = scores or (variant.score(splits.val.x), variant.score(splits.test.x))
+    """A row's metrics from its validation and test scores (threshold chosen on validation)."""
     threshold = best_threshold(splits.val.y, val)
-    row: dict[str, Any] = {
-        "model": variant.name,
-        "runtime": variant.runtime,
+    return {
+        "model": name,
+        "runtime": runtime,
         "val_f1": round(evaluate(splits.val.y, val, threshold).f1, 6),
         **test_rows(splits, test, threshold),
+    }
+
+
+def _row(variant: Trained, splits: Splits, latencies: dict[str, float]) -> dict[str, Any]:
+    val, test = variant.score(splits.val.x), variant.score(splits.test.x)
+    row: dict[str, Any] = {
+        **_scored(variant.name, variant.runtime, splits, val, test),
         "parameters": variant.parameters,
         "size_kb": round(variant.size_bytes / 1024, 1),
         **latencies,
@@ -152,9 +153,7 @@ def compare(
         rows.append(_row(variant, splits, _native_latencies(variant, x_lat, latency_budget_s)))
     if splits.fleet is not None:
         say("fitting the oracle (it knows each asset's clean signal)")
-        val, test, _ = oracle_scores(splits, cfg.seed)
-        known = Trained(ORACLE, lambda x: x, 0, 0, "scikit-learn")
-        rows.append({**_row(known, splits, {}, (val, test)), "parameters": None, "size_kb": None})
+        rows.append(_scored(ORACLE, "scikit-learn", splits, *oracle_scores(splits, cfg.seed)))
 
     networks: dict[str, nn.Module] = {}
     for name, label in NETWORKS:
@@ -190,13 +189,13 @@ def compare(
                 _latencies(networks[name], splits, x_lat, latency_budget_s),
             )
         )
-    if shipped is not None and _reads(shipped, splits):
-        model = load_model(shipped)
+    model = load_model(shipped) if shipped is not None else None
+    if model is not None and _reads(model.card, splits):
         variant = Trained(
-            f"shipped artifact {shipped.stem} (INT8)",
+            f"shipped artifact {model.card['name']} (INT8)",
             model.score,
             int(model.card["parameters"]),
-            shipped.with_suffix(".onnx").stat().st_size,
+            int(model.card["size_bytes"]["onnx_int8"]),
             "onnxruntime",
         )
         rows.append(_row(variant, splits, _native_latencies(variant, x_lat, latency_budget_s)))
@@ -229,9 +228,8 @@ def compare(
     return rows
 
 
-def _reads(card_path: Path, splits: Splits) -> bool:
+def _reads(card: dict[str, Any], splits: Splits) -> bool:
     """Does the card read windows like these (data set, window length, channels, padding)?"""
-    card = load_card(card_path)
     return (
         card.get("dataset") == splits.dataset
         and int(card["seq_len"]) == splits.seq_len

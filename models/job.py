@@ -25,7 +25,7 @@ import torch
 
 from edgewatch.models.artifacts import open_session, sha256_of, write_card
 from edgewatch.models.export import INPUT, calibration_windows, export_onnx, quantize_int8
-from edgewatch.models.metrics import best_threshold, evaluate, last_of_each
+from edgewatch.models.metrics import best_threshold, evaluate, last_cycle_f1
 from edgewatch.models.networks import AUTOENCODERS, PcaResidual, build, count_parameters
 from edgewatch.models.train import (
     Epoch,
@@ -152,10 +152,9 @@ def train_artifact(
     if len(splits.test):
         int8_test = _ort_scores(session, splits.test.x)
         card["metrics"]["test_int8"] = evaluate(splits.test.y, int8_test, threshold).as_dict()
-        if splits.dataset == "fd001" and splits.test.group.size:  # each unit's last cycle
-            last = last_of_each(splits.test.group)
+        if splits.dataset == "fd001" and splits.test.group.size:
             card["metrics"]["test_int8"]["f1_last_cycle"] = round(
-                evaluate(splits.test.y[last], int8_test[last], threshold).f1, 6
+                last_cycle_f1(splits.test.y, int8_test, threshold, splits.test.group), 6
             )
         card["metrics"]["test_torch_fp32"] = evaluate(
             splits.test.y, torch_test, torch_threshold

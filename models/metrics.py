@@ -15,6 +15,7 @@ __all__ = [
     "best_threshold",
     "bootstrap_f1",
     "evaluate",
+    "last_cycle_f1",
     "last_of_each",
     "pr_auc",
     "roc_auc",
@@ -97,6 +98,13 @@ def last_of_each(group: np.ndarray) -> np.ndarray:
         return np.empty(0, np.int64)
     ends: np.ndarray = np.append(np.flatnonzero(np.diff(group)), group.size - 1)
     return ends.astype(np.int64)
+
+
+def last_cycle_f1(y: np.ndarray, score: np.ndarray, threshold: float, group: np.ndarray) -> float:
+    """F1 of the decisions on each group's last element only (each FD001 test unit's last
+    observed cycle: will it fail within 30 cycles?)."""
+    last = last_of_each(group)
+    return evaluate(y[last], score[last], threshold).f1
 
 
 def bootstrap_f1(

@@ -125,11 +125,12 @@ def predict(model: nn.Module, x: np.ndarray, batch_size: int = 4096) -> np.ndarr
 
 def _mean_loss(model: nn.Module, data: WindowSet, loss: Callable[..., torch.Tensor]) -> float:
     total = 0.0
+    targets = _targets(data)
     with torch.no_grad():
         model.eval()
         for i in range(0, len(data), 4096):
             x = torch.from_numpy(data.x[i : i + 4096])
-            y = torch.from_numpy(_targets(data)[i : i + 4096]).unsqueeze(1)
+            y = torch.from_numpy(targets[i : i + 4096]).unsqueeze(1)
             total += float(loss(model(x), y)) * len(y)
     return total / max(len(data), 1)
 

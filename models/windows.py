@@ -38,6 +38,8 @@ __all__ = [
     "Splits",
     "WindowSet",
     "fd001_splits",
+    "fit_scaling",
+    "fleet_segments",
     "simulated_splits",
     "window",
 ]
@@ -72,10 +74,6 @@ class WindowSet:
 
     def __len__(self) -> int:
         return int(self.y.size)
-
-    def channels(self, keep: list[int]) -> WindowSet:
-        """The same windows with only the channels at ``keep``."""
-        return WindowSet(np.ascontiguousarray(self.x[:, :, keep]), self.y, self.group, self.target)
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +180,19 @@ def _check(seq_len: int) -> None:
         raise ConfigError.invalid("seq_len", "must be in [2, 1000]", seq_len)
 
 
+def fleet_segments(
+    fleet: FleetData, series: np.ndarray, fractions: tuple[float, float] = SPLIT_FRACTIONS
+) -> dict[str, list[Segment]]:
+    """``series`` (assets, points: the readings, or anything aligned with them) cut by time
+    into each asset's train, validation and test segments, labelled like the fleet."""
+    parts: dict[str, list[Segment]] = {"train": [], "val": [], "test": []}
+    bounds = split_bounds(fleet.spec.points, fractions)
+    for a, asset in enumerate(fleet.asset_ids):
+        for name, (lo, hi) in bounds.items():
+            parts[name].append(Segment(asset, series[a, lo:hi, None], fleet.labels[a, lo:hi]))
+    return parts
+
+
 def simulated_splits(
     seq_len: int = 10,
     spec: FleetSpec | None = None,
@@ -190,11 +201,7 @@ def simulated_splits(
     """Each asset's series cut by time: first 70% train, next 15% validation, the rest test."""
     _check(seq_len)
     fleet = simulate_fleet(spec or FleetSpec())
-    parts: dict[str, list[Segment]] = {"train": [], "val": [], "test": []}
-    bounds = split_bounds(fleet.spec.points, fractions)
-    for a, asset in enumerate(fleet.asset_ids):
-        for name, (lo, hi) in bounds.items():
-            parts[name].append(Segment(asset, fleet.values[a, lo:hi, None], fleet.labels[a, lo:hi]))
+    parts = fleet_segments(fleet, fleet.values, fractions)
     description = {
         "generator": "edgewatch.producers.simulated",
         "seed": fleet.spec.seed,

@@ -92,8 +92,8 @@ class FleetData:
     events: tuple[tuple[int, str, int, int], ...]  # (asset index, kind, start, end exclusive)
     #: (assets, points): each series without noise or anomalies, and the anomalies' added
     #: effects: what an oracle knows (``values`` = clean + effects + noise, rounded).
-    clean: np.ndarray | None = None
-    effects: np.ndarray | None = None
+    clean: np.ndarray
+    effects: np.ndarray
 
     @property
     def asset_ids(self) -> list[str]:

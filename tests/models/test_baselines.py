@@ -37,7 +37,7 @@ def test_every_baseline_scores_each_window_and_ranks_anomalies_higher(splits) ->
 
 
 def test_the_oracle_reads_the_same_windows_and_beats_the_readings(splits) -> None:  # type: ignore[no-untyped-def]
-    val, test, _ = oracle_scores(splits)
+    val, test = oracle_scores(splits)
     assert val.shape == splits.val.y.shape
     assert test.shape == splits.test.y.shape
     assert roc_auc(splits.test.y, test) > 0.95  # it knows the clean signal

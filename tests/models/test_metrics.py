@@ -11,6 +11,7 @@ from edgewatch.models.metrics import (
     best_threshold,
     bootstrap_f1,
     evaluate,
+    last_cycle_f1,
     last_of_each,
     pr_auc,
     roc_auc,
@@ -63,6 +64,17 @@ def test_last_of_each_matches_pandas(sizes: list[int]) -> None:
     group = np.repeat(np.arange(len(sizes)), sizes)
     expected = pd.Series(np.arange(group.size)).groupby(group).last().to_numpy()
     assert last_of_each(group).tolist() == expected.tolist()
+
+
+@given(cases, st.integers(1, 6))
+def test_last_cycle_f1_is_the_f1_of_each_groups_last_row(
+    pairs: list[tuple[int, int]], groups: int
+) -> None:
+    y, s = _arrays(pairs)
+    group = np.arange(y.size) * groups // y.size
+    frame = pd.DataFrame({"y": y, "s": s}).groupby(group).last()
+    want = evaluate(frame["y"].to_numpy(), frame["s"].to_numpy(), 3).f1
+    assert last_cycle_f1(y, s, 3, group) == want
 
 
 @given(cases, st.integers(1, 6))
