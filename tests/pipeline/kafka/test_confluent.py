@@ -11,10 +11,10 @@ import orjson
 import pytest
 from kafka.partitioner.default import murmur2
 
-from edgewatch.errors import DependencyMissingError
+from edgewatch.errors import BrokerError, DependencyMissingError
 from edgewatch.pipeline.app import ensure_member_topics, open_member
 from edgewatch.pipeline.kafka.broker import EmbeddedBroker
-from edgewatch.pipeline.kafka.confluent import ConfluentSink, ConfluentSource
+from edgewatch.pipeline.kafka.confluent import SERVE_EVERY, ConfluentSink, ConfluentSource
 from edgewatch.pipeline.kafka.kafka_python import KafkaSink, read_topic
 from edgewatch.pipeline.settings import Settings
 from edgewatch.producers.simulated import FleetSpec, simulate_fleet
@@ -116,3 +116,46 @@ def test_a_member_on_either_client(broker: EmbeddedBroker, client: str) -> None:
     assert len(seqs) == len(detections)
     (dead,) = read_topic(broker.bootstrap_servers, k.dlq_topic)
     assert orjson.loads(dead.value or b"")["reason"] == "not_json"
+
+
+def test_a_message_the_broker_does_not_take_fails_the_flush(broker: EmbeddedBroker) -> None:
+    """Only failures report back (delivery.report.only.error): one still fails the flush."""
+    pytest.importorskip("confluent_kafka")
+    bootstrap, topic = broker.bootstrap_servers, f"c-{uuid.uuid4().hex[:8]}"
+    ensure_member_topics(bootstrap, Settings.load(kafka={"input_topic": topic}).kafka)
+    sink = ConfluentSink(bootstrap)
+    try:
+        sink.send(topic, b"a", b"fine")
+        sink.send(topic, b"a", b"nowhere", partition=99)  # the topic has 6
+        with pytest.raises(BrokerError, match="1 message\\(s\\) were not acknowledged"):
+            sink.flush()
+        sink.send(topic, b"a", b"fine again")
+        sink.flush()  # the failure was reported once
+    finally:
+        sink.close()
+    assert sorted(m.value for m in read_topic(bootstrap, topic)) == [b"fine", b"fine again"]
+
+
+def test_a_sender_that_never_flushes_serves_its_delivery_reports(broker: EmbeddedBroker) -> None:
+    """librdkafka counts a sent message in its queue until its report is served: a replay that
+    sent 100,000 messages without a flush stalled on the full queue."""
+    pytest.importorskip("confluent_kafka")
+    sink = ConfluentSink(broker.bootstrap_servers)
+    served: list[float] = []
+
+    class Producer:
+        def produce(self, *_: Any, **__: Any) -> None:
+            pass
+
+        def poll(self, timeout: float) -> int:
+            served.append(timeout)
+            return 0
+
+    real, sink._producer = sink._producer, Producer()
+    try:
+        for _ in range(3 * SERVE_EVERY):
+            sink.send("t", b"k", b"v")
+    finally:
+        sink._producer = real
+        sink.close()
+    assert served == [0, 0, 0]
