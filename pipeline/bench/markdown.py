@@ -40,6 +40,7 @@ class BenchReport:
     load: list[float] = field(default_factory=list)  # 1-minute load average at start and end
     broker: str = "the embedded broker (tansu)"
     stage_us: dict[str, float] = field(default_factory=dict)  # (b): µs per record by stage
+    cpu_us: float = 0.0  # (b): the member process's CPU time per record (every thread)
 
 
 def _stamps(lat: dict[str, float]) -> str:
@@ -66,6 +67,8 @@ def markdown(report: BenchReport) -> str:
          " / ".join(f"{s} {report.stage_us.get(s, 0.0):.1f} µs" for s in STAGES)
          + f" / the rest {1e6 / r['b'] - sum(report.stage_us.values()):.1f} µs; "
          f"in all 1/(b) = {1e6 / r['b']:.1f} µs"),
+        ("(b) CPU per record, default gate: the member's process, every thread (librdkafka's, "
+         "the model's)", f"{report.cpu_us:.1f} µs"),
         ("(b) pipeline, gate off (every window scored)", f"{r['b_off']:,.0f} records/s"),
         ("(b) pipeline, prefilter gate at 30% wake", f"{r['b_gated']:,.0f} records/s"),
         ("(c) hand-written per-record loop",
@@ -133,7 +136,8 @@ def markdown(report: BenchReport) -> str:
             (f"(i) Quix Streams peer (`benchmarks/peers/quix_peer.py`: JSON, per-asset EW mean "
              f"and variance in RocksDB state, \\|z\\| > 1.4 produced: {pr.flagged:.1%} of "
              f"records), same topic, {len(pr.ratios)} interleaved rounds, one process each",
-             f"edgewatch (b) median {statistics.median(pr.member):,.0f} records/s, Quix "
+             f"edgewatch (b) median {statistics.median(pr.member):,.0f} records/s ("
+             f"{statistics.median(pr.member_cpu_per_record_us):.1f} µs CPU per record), Quix "
              f"{statistics.median(pr.peer):,.0f} records/s ("
              f"{statistics.median(pr.peer_cpu_per_record_us):.1f} µs CPU per record); "
              f"in-round ratio median {pr.ratio:.2f}x (rounds {each}; "

@@ -34,6 +34,7 @@ class PeerRounds:
     peer: list[float] = field(default_factory=list)
     peer_cpu_per_record_us: list[float] = field(default_factory=list)
     flagged: float = 0.0  # the peer's share of records produced
+    member_cpu_per_record_us: list[float] = field(default_factory=list)
 
     @property
     def ratios(self) -> list[float]:
@@ -67,7 +68,7 @@ def quix_rate(
 
 
 def peer_rounds(
-    member_rate: Callable[[int], float],
+    member_rate: Callable[[int], tuple[float, float]],
     python: Path,
     bootstrap: str,
     topic: str,
@@ -76,12 +77,15 @@ def peer_rounds(
     say: Callable[[str], None],
     partitions: int = 6,
 ) -> PeerRounds:
-    """``rounds`` x (the member via ``member_rate(round)``, then the peer), on ``topic``."""
+    """``rounds`` x (the member via ``member_rate(round)``: records/s and CPU µs per record,
+    then the peer), on ``topic``."""
     ensure_topics(bootstrap, {f"{topic}.quix": partitions})
     out = PeerRounds()
     for i in range(rounds):
         say(f"(i) round {i + 1} of {rounds}: the member, then Quix Streams")
-        out.member.append(member_rate(i))
+        rate, cpu_us = member_rate(i)
+        out.member.append(rate)
+        out.member_cpu_per_record_us.append(cpu_us)
         peer = quix_rate(python, bootstrap, topic, records)
         out.peer.append(peer["rate"])
         out.peer_cpu_per_record_us.append(peer["cpu_s"] / peer["records"] * 1e6)

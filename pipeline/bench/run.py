@@ -26,7 +26,7 @@ import tracemalloc
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from edgewatch.detections import Detection
 from edgewatch.errors import RecordError
@@ -111,18 +111,29 @@ def _detection_like() -> bytes:
     ).encode()  # fmt: skip
 
 
+class Piped(NamedTuple):
+    """What one member's run over the bench topic measured."""
+
+    rate: float  # records/s from its first record to its last
+    detections: float  # detections sent per record
+    cpu_us: float  # CPU time of the process (every thread) per record, in µs
+
+
 def _pipeline(
     settings: Settings, bootstrap: str, expected: int, stage_us: dict[str, float] | None = None
-) -> tuple[float, float]:
-    """Records/s of a member, and the detections it sent per record; fills ``stage_us`` (if
-    given) with each stage's time per record, in µs."""
+) -> Piped:
+    """One member over ``expected`` records; fills ``stage_us`` (if given) with each stage's time
+    per record, in µs."""
     with open_member(settings, bootstrap) as member:
+        cpu = time.process_time()
         drain(member, expected)
+        cpu = time.process_time() - cpu
     rate = member.consumed / (((member.last_ms or 0) - (member.first_ms or 0)) / 1000)
     if stage_us is not None:
         for name, histogram in member.metrics.stages.items():
             stage_us[name] = histogram.total / max(member.consumed, 1) * 1e6
-    return rate, member.detections / max(member.consumed, 1)
+    consumed = max(member.consumed, 1)
+    return Piped(rate, member.detections / consumed, cpu / consumed * 1e6)
 
 
 def other_client(client: str) -> str | None:
@@ -147,7 +158,7 @@ def _other(
     say(f"(b) the pipeline, default gate, {report.other_client}")
     piped = _topics(other, "bx")
     ensure_member_topics(bootstrap, piped.kafka)
-    report.rates["b_other"] = _pipeline(piped, bootstrap, report.records)[0]
+    report.rates["b_other"] = _pipeline(piped, bootstrap, report.records).rate
     say(f"(d) latency at {report.offered:,.0f} records/s, {report.other_client}")
     lat = _with(
         _topics(other, "dx"), input_topic=f"latx-{tag}", fetch_max_wait_ms=report.fetch_wait_ms
@@ -220,14 +231,13 @@ def run_bench(
     say("(a) consume + decode")
     report.rates["a"] = _ceiling(base.kafka, bootstrap, records)
     say("(b) the pipeline, default gate")
-    report.rates["b"], report.detections_per_record = _pipeline(
-        _topics(base, "b"), bootstrap, records, report.stage_us
-    )
+    b = _pipeline(_topics(base, "b"), bootstrap, records, report.stage_us)
+    report.rates["b"], report.detections_per_record, report.cpu_us = b
     off = _topics(base, "o")
     off = off.model_copy(update={"detector": off.detector.model_copy(update={"gate": "off"})})
     ensure_member_topics(bootstrap, off.kafka)
     say("(b) the pipeline, gate off")
-    report.rates["b_off"] = _pipeline(off, bootstrap, records)[0]
+    report.rates["b_off"] = _pipeline(off, bootstrap, records).rate
     say("(a) consume + decode + the pipeline's detection sends")
     io = _topics(base, "io").kafka
     ensure_member_topics(bootstrap, io)
@@ -238,7 +248,7 @@ def run_bench(
     )
     ensure_member_topics(bootstrap, gated.kafka)
     say("(b) the pipeline, gate at 30%")
-    report.rates["b_gated"] = _pipeline(gated, bootstrap, records)[0]
+    report.rates["b_gated"] = _pipeline(gated, bootstrap, records).rate
     model = load_detector_model(settings.detector)
     say("(c) the hand-written per-record loop")
     from edgewatch.pipeline.bench.naive import naive_loop
@@ -258,10 +268,11 @@ def run_bench(
         _other(report, base, bootstrap, tag, latency_s, say)
     if quix is not None:
 
-        def member_rate(i: int) -> float:
+        def member_rate(i: int) -> tuple[float, float]:
             run = _topics(base, f"q{i}")
             ensure_member_topics(bootstrap, run.kafka)
-            return _pipeline(run, bootstrap, records)[0]
+            piped = _pipeline(run, bootstrap, records)
+            return piped.rate, piped.cpu_us
 
         report.peer = peer_rounds(
             member_rate, quix, bootstrap, topic, records, rounds, say, base.kafka.partitions

@@ -72,8 +72,17 @@ def test_the_peer_row_gives_the_median_in_round_ratio_in_one_table_cell() -> Non
     from edgewatch.pipeline.bench.peer import PeerRounds
 
     report = _report(8_000.0, 40.0)
-    report.peer = PeerRounds([80.0, 60.0, 90.0], [50.0, 50.0, 50.0], [20.0, 21.0, 22.0], 0.12)
+    report.peer = PeerRounds(
+        [80.0, 60.0, 90.0], [50.0, 50.0, 50.0], [20.0, 21.0, 22.0], 0.12, [9.0, 12.0, 10.0]
+    )
     (row,) = [line for line in markdown(report).splitlines() if line.startswith("| (i)")]
     assert row.replace("\\|", "").count("|") == 3  # the |z| of the text does not split the cell
     assert "in-round ratio median 1.60x (rounds 1.60, 1.20, 1.80; met: >= 1.5x)" in row
     assert "12.0% of records" in row
+    assert "(10.0 µs CPU per record), Quix 50 records/s (21.0 µs CPU per record)" in row
+
+
+def test_the_member_cpu_per_record() -> None:
+    report = _report(8_000.0, 40.0)
+    report.cpu_us = 11.25
+    assert "every thread (librdkafka's, the model's) | 11.2 µs |" in markdown(report)
