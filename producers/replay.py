@@ -1,8 +1,9 @@
 """The replay engine: sends `SensorRecord`s to a topic, keyed by asset, optionally paced.
 
 Keying by asset keeps each asset's records in order in one partition. Pacing follows an absolute
-schedule (no drift from sleep overshoot): ``rate`` records/s, or event time scaled by ``speedup``
-(x10 plays ten seconds of event time per second), or neither: as fast as the sink accepts. A
+schedule (no drift from sleep overshoot; a record less than a millisecond from due goes at once):
+``rate`` records/s, or event time scaled by ``speedup`` (x10 plays ten seconds of event time per
+second), or neither: as fast as the sink accepts. A
 replay that falls more than ``max_behind_s`` behind its schedule (a busy machine, a slow broker)
 moves the schedule instead of catching up in a burst above the asked rate. The clock is injected
 for tests. `select` filters assets and limits the count; `loop` repeats a data
@@ -135,14 +136,20 @@ def replay(
     return ReplayStats(sent=sent, elapsed_s=now() - started, stopped=stopped)
 
 
+#: A record due within this many seconds goes now: at high rates the replay sleeps once per tick,
+#: not once per record (a sleep per record cost 6 µs of CPU per record at 36,000 records/s).
+TICK_S = 0.001
+
+
 def _wait(
     due: float, stop: StopFlag | None, now: Callable[[], float], sleep: Callable[[float], None]
 ) -> bool:
-    """Sleep until ``due`` in short slices; False as soon as ``stop`` is set."""
+    """Sleep until ``due`` (less than `TICK_S` ahead counts as due) in short slices; False as
+    soon as ``stop`` is set."""
     while True:
         if stop is not None and stop.is_set():
             return False
         delay = due - now()
-        if delay <= 0:
+        if delay < TICK_S:
             return True
         sleep(min(delay, 0.25))

@@ -170,3 +170,18 @@ def test_loop_continues_time_and_seq() -> None:
         assert all(b.ts > a.ts for a, b in itertools.pairwise(mine))
     assert laps[6].ts == 100 + 20 + 5  # the second lap starts gap_ms after the first ended
     assert list(loop(list, times=None)) == []  # an empty data set does not spin forever
+
+
+def test_a_high_rate_sleeps_once_a_millisecond_not_once_a_record() -> None:
+    clock = FakeClock()
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        clock.sleep(seconds)
+
+    stats = replay(
+        _records(3_600), MemoryBroker().sink(), "in", rate=36_000.0, now=clock.now, sleep=sleep
+    )
+    assert len(sleeps) <= 100  # one per millisecond of schedule
+    assert stats.rate == pytest.approx(36_000, rel=0.01)
