@@ -206,8 +206,7 @@ class CountWindows:
         state = self.states.get(asset)
         if state is None:
             state = self.states[asset] = _AssetState(seq_len, len(names))
-        nan = math.nan
-        raw = np.array([[r.values.get(n, nan) for n in names] for r in records], dtype=np.float64)
+        raw = _readings(records, names)
         rows = _carry_forward(np.vstack([state.last, raw]))[1:]
         state.last = rows[-1].copy()
         complete = ~np.isnan(rows).any(axis=1)  # once complete, carry-forward keeps it so
@@ -228,3 +227,12 @@ class CountWindows:
         windows = sliding_window_view(full, seq_len, axis=0).transpose(0, 2, 1)
         offset = len(full) - len(rows) - (seq_len - 1)  # window index of the window ending at row 0
         return start + keep, windows[offset + keep]
+
+
+def _readings(records: list[SensorRecord], names: Sequence[str]) -> np.ndarray:
+    """(records, channels) of ``records``' readings of ``names``, NaN where one is missing."""
+    nan = math.nan
+    if len(names) == 1:  # the common single-channel stream: a quarter of the time of the general
+        (name,) = names
+        return np.array([r.values.get(name, nan) for r in records], np.float64).reshape(-1, 1)
+    return np.array([[r.values.get(n, nan) for n in names] for r in records], dtype=np.float64)

@@ -121,7 +121,12 @@ class DetectorSettings(BaseModel):
     )
     hold: int = Field(100, ge=0, description="windows an asset stays woken after a detection")
     stride: int = Field(1, ge=1)
-    batch_size: int = Field(256, ge=1, le=65_536, description="model micro-batch")
+    # 1,024: a fifth less CPU per record than 256 (numpy and ONNX Runtime calls are per chunk and
+    # asset), and a full poll (2,000) is still two chunks, the model scoring one while the
+    # member decodes the next. Results do not depend on it.
+    batch_size: int = Field(
+        1_024, ge=1, le=65_536, description="records a member processes at once (model micro-batch)"
+    )
     top_channels: int = Field(3, ge=1)
     max_assets: int = Field(100_000, ge=1)
 
