@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import orjson
 import pytest
@@ -14,6 +16,7 @@ from edgewatch.records import (
     MAX_VALUE,
     REASONS,
     SensorRecord,
+    _decode_dict,
     decode_record,
     encode_record,
 )
@@ -79,6 +82,40 @@ def test_arbitrary_json_objects_never_raise_untyped(obj: dict[str, object]) -> N
     except (TypeError, orjson.JSONEncodeError):
         return  # not encodable to begin with (e.g. an int past 64 bits)
     _decode_or_reason(data)
+
+
+def _outcome(decode: Callable[[bytes], SensorRecord], data: bytes) -> object:
+    try:
+        return decode(data)
+    except RecordError as exc:
+        return (exc.reason, exc.field)
+
+
+def _mostly(valid: object) -> st.SearchStrategy[object]:
+    """``valid`` three times in four, else any JSON value."""
+    return st.sampled_from([valid] * 3 + [None]).flatmap(
+        lambda v: json_values if v is None else st.just(v)
+    )
+
+
+@given(
+    st.fixed_dictionaries(
+        {
+            **{k: _mostly(v) for k, v in VALID.items() if k != "values"},
+            "values": st.dictionaries(names, finite, min_size=1, max_size=3)
+            | st.dictionaries(names | st.text(), finite | json_values, max_size=3),
+        },
+        optional={"label": _mostly(1)},
+    )
+)
+def test_the_fast_decoder_accepts_what_the_field_by_field_one_does(obj: dict[str, Any]) -> None:
+    """Oracle: the msgspec path and the dict path take the same messages and name the same
+    rule for the rest (the fast path reads integer readings as floats: equal values)."""
+    try:
+        data = orjson.dumps(obj)
+    except (TypeError, orjson.JSONEncodeError):
+        return
+    assert _outcome(decode_record, data) == _outcome(_decode_dict, data)
 
 
 @pytest.mark.parametrize(
