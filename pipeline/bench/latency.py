@@ -1,6 +1,9 @@
 """Bench (d), end-to-end latency at an offered load from a load generator in its own process, and
 its floor (a bare consumer at the same load).
 
+The load generator encodes its records before it starts pacing them (`Encoded`): on two cores it
+shares the machine with the broker and the member, and every µs it spends is the member's.
+
 As the broker sees it: the latency run's input and detections topics stamp each message with the
 broker's clock on append (``message.timestamp.type=LogAppendTime``), and every detection is
 joined to its input record on (asset, seq): output append time minus input append time, with no
@@ -83,7 +86,9 @@ def latency(settings: Settings, bootstrap: str, rate: float, seconds: float) -> 
         deadline = time.monotonic() + 60
         while not member.source.assignment() and time.monotonic() < deadline:
             member.step(100)
-        replayer = ReplayProcess(bootstrap, settings.kafka.input_topic, expected, rate)
+        replayer = ReplayProcess(
+            bootstrap, settings.kafka.input_topic, expected, rate, prepare=True
+        )
         try:
             drain(member, expected, timeout_s=seconds * 3 + 30)
         finally:
@@ -108,7 +113,7 @@ def transport(k: KafkaSettings, bootstrap: str, rate: float, seconds: float) -> 
         while not source.assignment() and time.monotonic() < deadline:
             source.poll(100, 10)
         expected = int(rate * seconds)
-        replayer = ReplayProcess(bootstrap, topic, expected, rate)
+        replayer = ReplayProcess(bootstrap, topic, expected, rate, prepare=True)
         seen, deadline = 0, time.monotonic() + seconds * 3 + 30
         try:
             while seen < expected and time.monotonic() < deadline:

@@ -9,13 +9,15 @@ from __future__ import annotations
 import multiprocessing
 import queue
 import signal
+from collections.abc import Iterable
 from dataclasses import replace
 
 from edgewatch.errors import BrokerError, DependencyMissingError
 from edgewatch.pipeline.kafka.confluent import ConfluentSink
 from edgewatch.pipeline.kafka.kafka_python import KafkaSink
-from edgewatch.producers.replay import ReplayStats, StopFlag, replay
+from edgewatch.producers.replay import Encoded, ReplayStats, StopFlag, replay
 from edgewatch.producers.simulated import FleetSpec, simulate_fleet
+from edgewatch.records import SensorRecord
 from edgewatch.transport import MessageSink
 
 __all__ = ["ReplayProcess", "fleet_for"]
@@ -24,13 +26,17 @@ __all__ = ["ReplayProcess", "fleet_for"]
 class ReplayProcess:
     """The replay in its own process, as in production: it must not share the member's GIL."""
 
-    def __init__(self, bootstrap: str, topic: str, limit: int, rate: float | None) -> None:
+    def __init__(
+        self, bootstrap: str, topic: str, limit: int, rate: float | None, prepare: bool = False
+    ) -> None:
+        """``prepare``: encode every record before the first send (a load generator: it then
+        takes less of the machine it shares with what it measures; holds them all in memory)."""
         ctx = multiprocessing.get_context("spawn")
         self._stop = ctx.Event()
         self._results: multiprocessing.Queue[ReplayStats | str] = ctx.Queue()
         self._process = ctx.Process(
             target=_replay_main,
-            args=(bootstrap, topic, limit, rate, self._stop, self._results),
+            args=(bootstrap, topic, limit, rate, prepare, self._stop, self._results),
             name="edgewatch-replay",
             daemon=True,
         )
@@ -79,6 +85,7 @@ def _replay_main(
     topic: str,
     limit: int,
     rate: float | None,
+    prepare: bool,
     stop: StopFlag,
     results: multiprocessing.Queue[ReplayStats | str],
 ) -> None:  # pragma: no cover - runs in the replay process
@@ -86,7 +93,10 @@ def _replay_main(
     try:
         sink = _sink(bootstrap)
         try:
-            records = simulate_fleet(fleet_for(limit)).records(limit)
+            fleet = simulate_fleet(fleet_for(limit)).records(limit)
+            records: Iterable[SensorRecord | Encoded] = (
+                [Encoded.of(r) for r in fleet] if prepare else fleet
+            )
             results.put(replay(records, sink, topic, rate=rate, stop=stop))
         finally:
             sink.close()

@@ -6,7 +6,7 @@ import threading
 import pytest
 
 from edgewatch.errors import ConfigError
-from edgewatch.producers.replay import loop, replay, select
+from edgewatch.producers.replay import Encoded, loop, replay, select
 from edgewatch.records import SensorRecord, decode_record
 from edgewatch.transport import MemoryBroker
 
@@ -185,3 +185,13 @@ def test_a_high_rate_sleeps_once_a_millisecond_not_once_a_record() -> None:
     )
     assert len(sleeps) <= 100  # one per millisecond of schedule
     assert stats.rate == pytest.approx(36_000, rel=0.01)
+
+
+def test_encoded_records_replay_as_the_same_messages() -> None:
+    records = _records(30)
+    plain, encoded = MemoryBroker(), MemoryBroker()
+    replay(records, plain.sink(), "in")
+    replay([Encoded.of(r) for r in records], encoded.sink(), "in")
+    assert [(m.key, m.value) for m in encoded.messages("in")] == [
+        (m.key, m.value) for m in plain.messages("in")
+    ]
