@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 import orjson
@@ -144,8 +144,9 @@ class _Wire(msgspec.Struct, forbid_unknown_fields=True, gc=False):
 
     v: Literal[1]
     asset: str
-    ts: int
-    seq: int
+    # in range here: beyond it, the dict path says how (a 65-bit seq parses as a float there)
+    ts: Annotated[int, msgspec.Meta(ge=0, le=MAX_TS_MS)]
+    seq: Annotated[int, msgspec.Meta(ge=0, le=MAX_SEQ)]
     values: dict[str, float]
     source: str
     label: Literal[0, 1] | None = None
