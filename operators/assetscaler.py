@@ -13,7 +13,7 @@ reading arrived, then that reading is learned.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -21,6 +21,7 @@ import numpy as np
 from edgewatch.errors import ConfigError, StateError
 from edgewatch.operators import state as snap
 from edgewatch.operators.windowing import WindowBatch
+from edgewatch.records import SensorRecord
 
 __all__ = ["AssetScaler"]
 
@@ -55,11 +56,14 @@ class AssetScaler:
             self.stats.pop(asset, None)
 
     def process(self, batch: WindowBatch) -> WindowBatch:
-        if not len(batch):
-            return batch
-        values = batch.values
+        if len(batch):
+            batch.values = self.scale(batch.records, batch.values)
+        return batch
+
+    def scale(self, records: Sequence[SensorRecord], values: np.ndarray) -> np.ndarray:
+        """``values[i]`` (the window ending with ``records[i]``) scaled; learns as it goes."""
         out = np.empty_like(values)
-        for i, record in enumerate(batch.records):
+        for i, record in enumerate(records):
             stats = self.stats.get(record.asset)
             if stats is None:
                 stats = self.stats[record.asset] = _Stats(self.channels)
@@ -67,8 +71,7 @@ class AssetScaler:
                     self._learn(stats, reading)
             out[i] = (values[i] - stats.center) / stats.scale
             self._learn(stats, values[i, -1])
-        batch.values = out
-        return batch
+        return out
 
     def _learn(self, stats: _Stats, reading: np.ndarray) -> None:
         stats.n += 1

@@ -1,7 +1,12 @@
 """`CardScaler` and `ModelScorer`: scale windows as the model was trained, score them in batches.
 
-The scaler applies the model card's statistics: per asset where the card has the asset (the
-simulated fleet), else the card's global statistics. The scorer sends the batch's woken windows
+The scaler applies the model card's statistics: the card's global statistics, or, for a card
+trained on each asset scaled by its own (``mode: per_asset``, the simulated fleet), those of each
+training asset. Such a model has only ever seen assets in their own scale, so any other asset is
+scaled by its own statistics too, learned online (`AssetScaler`): the training assets' average
+would put a unit with another level or spread wholly outside what the model knows, and it would
+flag nearly every window (it did: 99% of the windows of the simulated fleet's unseen units). The
+scorer sends the batch's woken windows
 to the model in micro-batches of at most ``batch_size`` and returns a `Scored` item per window
 (without its readings: the cascade attaches those to the windows an explanation needs).
 """
@@ -16,6 +21,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from edgewatch.errors import ConfigError
+from edgewatch.operators.assetscaler import AssetScaler
 from edgewatch.operators.base import Scored
 from edgewatch.operators.windowing import WindowBatch
 
@@ -31,36 +37,43 @@ B = TypeVar("B")
 
 class CardScaler:
     def __init__(self, scaling: Mapping[str, Any]) -> None:
-        if scaling.get("mode") not in ("per_asset", "global"):
-            raise ConfigError.invalid(
-                "scaling.mode", "must be 'per_asset' or 'global'", scaling.get("mode")
-            )
+        mode = scaling.get("mode")
+        if mode not in ("per_asset", "global"):
+            raise ConfigError.invalid("scaling.mode", "must be 'per_asset' or 'global'", mode)
         assets = scaling.get("assets", {})
         self._row = {asset: i + 1 for i, asset in enumerate(assets)}  # row 0: the global stats
         stats = [scaling, *assets.values()]
         self.mean = np.array([s["mean"] for s in stats], dtype=np.float64)  # (1 + assets, ch)
         self.std = np.array([s["std"] for s in stats], dtype=np.float64)
+        #: per_asset: the assets the card has no statistics for, by their own
+        self.own = AssetScaler(self.mean.shape[1]) if mode == "per_asset" else None
 
-    # The card's statistics are the member's, not an asset's: nothing to evict, save or restore.
+    # The card's statistics are the member's; only the assets scaled by their own have state.
     def evict(self, assets: Iterable[str]) -> None:
-        pass
+        if self.own is not None:
+            self.own.evict(assets)
 
     def state_of(self, asset: str) -> dict[str, Any] | None:
-        return None
+        return None if self.own is None else self.own.state_of(asset)
 
     def restore(self, asset: str, saved: Mapping[str, Any]) -> None:
-        pass
+        if self.own is not None:
+            self.own.restore(asset, saved)
 
     def process(self, batch: WindowBatch) -> WindowBatch:
         if not len(batch):
             return batch
-        if self._row:
-            row = self._row
-            at = np.fromiter((row.get(r.asset, 0) for r in batch.records), np.intp, len(batch))
-            mean, std = self.mean[at][:, None, :], self.std[at][:, None, :]
-        else:
-            mean, std = self.mean[0], self.std[0]
-        batch.values = (batch.values - mean) / std
+        if not self._row:
+            batch.values = (batch.values - self.mean[0]) / self.std[0]
+            return batch
+        row, records = self._row, batch.records
+        at = np.fromiter((row.get(r.asset, 0) for r in records), np.intp, len(batch))
+        values = (batch.values - self.mean[at][:, None, :]) / self.std[at][:, None, :]
+        other = np.flatnonzero(at == 0)
+        if len(other) and self.own is not None:
+            own = [records[i] for i in other]
+            values[other] = self.own.scale(own, batch.values[other])
+        batch.values = values
         return batch
 
 

@@ -88,8 +88,9 @@ class DetectorSettings(BaseModel):
     threshold: float | None = Field(None, description="unset = the card's validation threshold")
     scaling: Literal["card", "asset"] = Field(
         "card",
-        description="scale readings by the card's training statistics, or by each asset's own "
-        "(learned online; for sensors in other units than the model was trained on)",
+        description="scale readings by the card's training statistics (a per-asset card: each "
+        "asset it lacks by its own), or every asset by its own (learned online; for sensors in "
+        "other units than the model was trained on)",
     )
     prefilter: Literal["ewzscore", "online", "hst", "gaussian"] = "ewzscore"
     learn: Literal["all", "normal"] = Field(
