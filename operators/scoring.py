@@ -4,11 +4,12 @@ The scaler applies the model card's statistics: the card's global statistics, or
 trained on each asset scaled by its own (``mode: per_asset``, the simulated fleet), those of each
 training asset. Such a model has only ever seen assets in their own scale, so any other asset is
 scaled by its own statistics too, learned online (`AssetScaler`): the training assets' average
-would put a unit with another level or spread wholly outside what the model knows, and it would
-flag nearly every window (it did: 99% of the windows of the simulated fleet's unseen units). The
-scorer sends the batch's woken windows
-to the model in micro-batches of at most ``batch_size`` and returns a `Scored` item per window
-(without its readings: the cascade attaches those to the windows an explanation needs).
+would put a unit with another level or spread outside what the model knows, and it would flag
+most windows (it did: 58-100% of those of the simulated fleet's units beyond the five it knows).
+
+The scorer sends the batch's woken windows to the model in micro-batches of at most
+``batch_size`` and returns a `Scored` item per window (without its readings: the cascade
+attaches those to the windows an explanation needs).
 """
 
 from __future__ import annotations
