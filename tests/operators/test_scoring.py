@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from edgewatch.models.artifacts import load_model
+from edgewatch.models.artifacts import OnnxModel, load_model
 from edgewatch.models.metrics import evaluate
 from edgewatch.models.windows import simulated_splits
-from edgewatch.operators import Chain, Threshold
+from edgewatch.operators import Chain, Scored, Threshold
 from edgewatch.operators.assetscaler import AssetScaler
 from edgewatch.operators.scoring import CardScaler, ModelScorer
 from edgewatch.operators.windowing import CountWindows, Window, WindowBatch
@@ -58,20 +58,26 @@ def test_a_per_asset_card_scales_its_assets_by_theirs_and_others_by_their_own() 
     assert scaler.state_of("u") is None
 
 
+def _stream(model: OnnxModel, records: list[SensorRecord], scorer: ModelScorer) -> list[Scored]:
+    """``records`` through the card's windows and scaling, ``scorer`` and the card's threshold,
+    in micro-batches as a member would poll them."""
+    chain = Chain(
+        Chain(CountWindows(model.channels, model.seq_len), CardScaler(model.card["scaling"])),
+        Chain(scorer, Threshold(model.threshold)),
+    )
+    streamed: list[Scored] = []
+    for i in range(0, len(records), 2_000):
+        streamed += chain.process(records[i : i + 2_000])
+    return streamed
+
+
 @pytest.mark.skipif(not CARD.is_file(), reason="shipped artifact missing")
 def test_streaming_chain_matches_offline_evaluation() -> None:
     model = load_model(CARD)
     fleet = simulate_fleet()
     start = round(0.85 * fleet.spec.points)  # the test split, as the offline evaluation cut it
-    records = [r for r in fleet.records() if r.seq >= start]
     scorer = ModelScorer(model.score, batch_size=256)
-    chain = Chain(
-        Chain(CountWindows(model.channels, model.seq_len), CardScaler(model.card["scaling"])),
-        Chain(scorer, Threshold(model.threshold)),
-    )
-    streamed = []
-    for i in range(0, len(records), 2_000):  # micro-batches as a member would poll them
-        streamed += chain.process(records[i : i + 2_000])
+    streamed = _stream(model, [r for r in fleet.records() if r.seq >= start], scorer)
     offline = simulated_splits(seq_len=model.seq_len).test
     assert len(streamed) == len(offline)
     # streaming interleaves assets; the offline set is asset by asset: align by (asset, seq)
@@ -118,13 +124,7 @@ def test_the_shipped_card_on_simulated_units_it_was_not_trained_on() -> None:
         for r in simulate_fleet(FleetSpec(assets=9, points=4_000)).records()
         if r.asset not in model.card["scaling"]["assets"]
     ]
-    chain = Chain(
-        Chain(CountWindows(model.channels, model.seq_len), CardScaler(model.card["scaling"])),
-        Chain(ModelScorer(model.score, batch_size=256), Threshold(model.threshold)),
-    )
-    scored = []
-    for i in range(0, len(records), 2_000):
-        scored += chain.process(records[i : i + 2_000])
+    scored = _stream(model, records, ModelScorer(model.score, batch_size=256))
     flagged = np.mean([s.decision for s in scored])
     labelled = np.mean([bool(s.record.label) for s in scored])
     caught = np.mean([s.decision for s in scored if s.record.label])
